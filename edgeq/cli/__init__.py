@@ -1,0 +1,82 @@
+"""The ``edgeq`` command line: thin Typer commands that parse options, call the API and print.
+
+Errors edgeq raises on purpose, and usage errors, become one line on stderr and a non-zero exit
+code; the traceback is shown only with ``--debug``.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import traceback
+
+import typer
+from typer._click.exceptions import NoArgsIsHelpError
+
+from edgeq import __version__
+from edgeq.cli import convert as convert_command
+from edgeq.cli import demo as demo_command
+from edgeq.errors import EdgeqError
+
+app = typer.Typer(
+    name="edgeq",
+    help="Keras models to TensorFlow Lite and microcontroller firmware, with measured numbers.",
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+app.command("convert", no_args_is_help=True)(convert_command.convert)
+app.command("demo")(demo_command.demo)
+
+
+def _version(value: bool) -> None:
+    if value:
+        print(f"edgeq {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Print the version."
+    ),
+) -> None:
+    """Keras models to TensorFlow Lite and microcontroller firmware, with measured numbers."""
+
+
+def run(argv: list[str]) -> int:
+    """Run the CLI on ``argv`` (without the program name); returns the exit code."""
+    debug = "--debug" in argv or os.environ.get("EDGEQ_DEBUG") == "1"
+    command = typer.main.get_command(app)
+    try:
+        result = command.main(args=argv, prog_name="edgeq", standalone_mode=False)
+    except EdgeqError as exc:
+        if debug:
+            traceback.print_exc()
+        print(f"error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except typer.Exit as exc:
+        return exc.exit_code
+    except typer.Abort:
+        print("error: aborted", file=sys.stderr)
+        return 130
+    except NoArgsIsHelpError as exc:  # bare ``edgeq`` or ``edgeq convert``: show the help
+        print(exc.format_message())
+        return 0
+    except typer.TyperException as exc:  # usage errors: unknown option, missing argument, bad value
+        if debug:
+            traceback.print_exc()
+        context = getattr(exc, "ctx", None)
+        where = f" (see {context.command_path} --help)" if context is not None else ""
+        print(f"error: {exc.format_message()}{where}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("error: interrupted", file=sys.stderr)
+        return 130
+    return result if isinstance(result, int) else 0
+
+
+def main() -> None:
+    """Console-script entry point."""
+    sys.exit(run(sys.argv[1:]))

@@ -1,0 +1,77 @@
+"""``edgeq convert``: Keras → TensorFlow Lite in one or every quantization mode, with a report."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from edgeq.cli.common import parse_floats, print_convert_result, progress, stdout
+
+
+def convert(
+    model: Path = typer.Argument(..., help="A .keras file, a Keras 2 .h5 file or a SavedModel folder."),
+    output: Path = typer.Option(
+        ..., "-o", "--output", help="Folder to write (must not exist, unless --force)."
+    ),
+    mode: str = typer.Option(
+        "int8",
+        "--mode",
+        "-m",
+        help="float32, float16, dynamic, int8, int16x8, a comma-separated list, or all (six variants).",
+    ),
+    io: str = typer.Option("auto", "--io", help="auto (integer I/O for int8/int16x8) or float."),
+    calib: str = typer.Option(
+        None,
+        "--calib",
+        help="Calibration data: .npz (x[, y]; file.npz:NAME reads x_NAME), .npy, .csv or image folder.",
+    ),
+    eval_data: str = typer.Option(
+        None, "--eval", help="Evaluation data, same formats; labels give top-1 accuracy."
+    ),
+    calib_samples: int = typer.Option(200, "--calib-samples", help="Calibration samples drawn (seeded)."),
+    eval_samples: int = typer.Option(
+        None, "--eval-samples", help="Evaluate on this many samples (default: all)."
+    ),
+    seed: int = typer.Option(0, "--seed", help="Seed for sampling."),
+    scale: float = typer.Option(None, "--scale", help="Preprocessing: multiply inputs by this first."),
+    mean: str = typer.Option(None, "--mean", help="Preprocessing: subtract (one value or one per channel)."),
+    std: str = typer.Option(None, "--std", help="Preprocessing: then divide (one value or one per channel)."),
+    unsafe: bool = typer.Option(
+        False, "--unsafe", help="Allow Lambda layers (runs code stored in the model)."
+    ),
+    custom_objects: Path = typer.Option(None, "--custom-objects", help="Python file defining custom layers."),
+    force: bool = typer.Option(False, "--force", help="Replace the output folder if it exists."),
+    as_json: bool = typer.Option(False, "--json", help="Print the report as JSON instead of a table."),
+    verbose: bool = typer.Option(False, "--verbose", help="Show TensorFlow's own log output."),
+    debug: bool = typer.Option(False, "--debug", help="Show tracebacks on errors."),
+) -> None:
+    """Convert a Keras model to TensorFlow Lite and report what quantization cost and saved."""
+    from edgeq.api import convert as convert_model
+    from edgeq.convert.modes import parse_modes
+    from edgeq.convert.quiet import set_verbose
+    from edgeq.outputs import check_output_dir
+
+    set_verbose(verbose)
+    parse_modes(mode, io)
+    check_output_dir(output, force)
+    result = convert_model(
+        model,
+        calib=calib,
+        eval=eval_data,
+        mode=mode,
+        io=io,
+        calib_samples=calib_samples,
+        eval_samples=eval_samples,
+        seed=seed,
+        scale=scale,
+        mean=parse_floats("--mean", mean),
+        std=parse_floats("--std", std),
+        unsafe=unsafe,
+        custom_objects=custom_objects,
+        progress=None if as_json else progress,
+    )
+    result.save(output, force=force)
+    print_convert_result(result, as_json)
+    if not as_json:
+        stdout.print(f"wrote {output}/: {len(result.modes)} .tflite files, report.json, report.md")

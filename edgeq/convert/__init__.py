@@ -1,0 +1,1 @@
+"""Keras loading, TFLiteConverter modes and evaluation: the stages that touch TensorFlow."""

@@ -1,0 +1,1 @@
+"""Reports: the comparison table, Markdown and JSON renderings of results."""

@@ -1,0 +1,146 @@
+"""Frozen results returned by the public API, with ``to_dict()`` for JSON and ``save()`` for files."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from edgeq.convert.evaluate import Evaluation, TensorInfo
+from edgeq.outputs import atomic_output_dir
+
+SCHEMA_VERSION = 1
+
+
+@dataclass(frozen=True)
+class ModeResult:
+    """One converted .tflite file: its bytes, size, ops, I/O tensors and evaluation."""
+
+    key: str
+    label: str
+    scheme: str
+    io: str
+    file_name: str
+    tflite: bytes = field(repr=False)
+    conversion_seconds: float
+    ops: tuple[str, ...]
+    inputs: tuple[TensorInfo, ...]
+    outputs: tuple[TensorInfo, ...]
+    runs_in_litert: bool
+    evaluation: Evaluation | None = None
+
+    @property
+    def size_bytes(self) -> int:
+        return len(self.tflite)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "key": self.key,
+            "label": self.label,
+            "scheme": self.scheme,
+            "io": self.io,
+            "file": self.file_name,
+            "size_bytes": self.size_bytes,
+            "conversion_seconds": round(self.conversion_seconds, 3),
+            "ops": list(self.ops),
+            "inputs": [info.to_dict() for info in self.inputs],
+            "outputs": [info.to_dict() for info in self.outputs],
+            "runs_in_litert": self.runs_in_litert,
+            "evaluation": self.evaluation.to_dict() if self.evaluation else None,
+        }
+
+
+@dataclass(frozen=True)
+class SizeBaseline:
+    """What size ratios divide by: the float32 .tflite when converted, else 4 bytes per parameter."""
+
+    kind: str
+    size_bytes: int
+
+    def describe(self) -> str:
+        if self.kind == "float32_tflite":
+            return f"the float32 .tflite file ({self.size_bytes:,} bytes)"
+        return (
+            f"float32 weights, 4 bytes per parameter ({self.size_bytes:,} bytes; no float32 file converted)"
+        )
+
+
+@dataclass(frozen=True)
+class ConvertResult:
+    """Everything ``edgeq convert`` produced and measured.
+
+    ``reference`` is the float Keras/SavedModel model's own evaluation (None without --eval).
+    """
+
+    source: dict[str, Any]
+    modes: tuple[ModeResult, ...]
+    size_baseline: SizeBaseline
+    preprocessing: dict[str, Any]
+    calibration: dict[str, Any] | None
+    evaluation_data: dict[str, Any] | None
+    reference: Evaluation | None
+    kernels: str
+    seed: int
+    environment: dict[str, str]
+    edgeq_version: str
+
+    def size_ratio(self, mode: ModeResult) -> float:
+        return mode.size_bytes / self.size_baseline.size_bytes
+
+    def top1_drop_points(self, mode: ModeResult) -> float | None:
+        """Float model's top-1 minus this mode's, in percentage points (positive = worse)."""
+        if self.reference is None or self.reference.top1 is None:
+            return None
+        if mode.evaluation is None or mode.evaluation.top1 is None:
+            return None
+        return (self.reference.top1 - mode.evaluation.top1) * 100.0
+
+    def mode(self, key: str) -> ModeResult:
+        """The result for ``key`` (e.g. ``int8``); raises KeyError when it was not converted."""
+        for mode in self.modes:
+            if mode.key == key:
+                return mode
+        raise KeyError(key)
+
+    def to_dict(self) -> dict[str, Any]:
+        modes = []
+        for mode in self.modes:
+            entry = mode.to_dict()
+            entry["size_ratio"] = round(self.size_ratio(mode), 4)
+            drop = self.top1_drop_points(mode)
+            entry["top1_drop_points"] = round(drop, 4) if drop is not None else None
+            modes.append(entry)
+        return {
+            "schema_version": SCHEMA_VERSION,
+            "kind": "edgeq.convert",
+            "edgeq_version": self.edgeq_version,
+            "source": self.source,
+            "size_baseline": {"kind": self.size_baseline.kind, "size_bytes": self.size_baseline.size_bytes},
+            "preprocessing": self.preprocessing,
+            "calibration": self.calibration,
+            "evaluation_data": self.evaluation_data,
+            "evaluation_kernels": self.kernels,
+            "seed": self.seed,
+            "reference": self.reference.to_dict() if self.reference else None,
+            "modes": modes,
+            "environment": self.environment,
+        }
+
+    def save(self, path: str | Path, force: bool = False) -> Path:
+        """Write every .tflite file, ``report.json`` and ``report.md`` into the folder ``path``.
+
+        The folder appears complete or not at all. Raises InputError if it exists and not ``force``.
+        """
+        with atomic_output_dir(path, force) as staging:
+            self.write_into(staging)
+        return Path(path)
+
+    def write_into(self, folder: Path) -> None:
+        """Write the .tflite files and both reports into an existing folder."""
+        from edgeq.report.convert import to_markdown
+
+        for mode in self.modes:
+            (folder / mode.file_name).write_bytes(mode.tflite)
+        (folder / "report.json").write_text(json.dumps(self.to_dict(), indent=2) + "\n", encoding="utf-8")
+        (folder / "report.md").write_text(to_markdown(self), encoding="utf-8")
