@@ -53,15 +53,15 @@ def convert(
 
     say = progress or (lambda _message: None)
     variants = parse_modes(mode if isinstance(mode, str) else ",".join(mode), io)
+    preprocessing = Preprocessing(scale=scale, mean=_as_tuple(mean), std=_as_tuple(std))
+
+    say(f"loading {model}")
+    source = load_model(model, unsafe=unsafe, custom_objects=custom_objects)
     if any(v.needs_calibration for v in variants) and calib is None:
         needing = ", ".join(v.label for v in variants if v.needs_calibration)
         raise InputError(
             f"mode {needing} needs calibration data: pass --calib FILE (.npz, .npy, .csv or image folder)"
         )
-    preprocessing = Preprocessing(scale=scale, mean=_as_tuple(mean), std=_as_tuple(std))
-
-    say(f"loading {model}")
-    source = load_model(model, unsafe=unsafe, custom_objects=custom_objects)
     calibration_set = evaluation_set = None
     if calib is not None or eval is not None:
         if len(source.inputs) != 1:

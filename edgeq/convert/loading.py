@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import inspect
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -132,8 +133,24 @@ def load_model(
         )
     if path.stat().st_size == 0:
         raise InputError(f"model {path} is an empty file")
+    _check_container(path, suffix)
     objects = _read_custom_objects(Path(custom_objects)) if custom_objects else {}
     return _load_keras(path, suffix, unsafe, objects, custom_objects is not None)
+
+
+_HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
+
+
+def _check_container(path: Path, suffix: str) -> None:
+    """Refuse files whose container is wrong before Keras gives a misleading message about them."""
+    if suffix == ".keras":
+        if not zipfile.is_zipfile(path):
+            raise InputError(f"model {path} is not a .keras file (not a zip archive): check the file")
+        return
+    with path.open("rb") as handle:
+        head = handle.read(len(_HDF5_SIGNATURE))
+    if head != _HDF5_SIGNATURE:
+        raise InputError(f"model {path} is not a Keras 2 .h5 file (no HDF5 signature): check the file")
 
 
 def _load_keras(
