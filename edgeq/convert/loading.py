@@ -93,7 +93,7 @@ class SourceModel:
                 result = [result[key] for key in sorted(result, key=output_order_key)]
             if not isinstance(result, (list, tuple)):
                 result = [result]
-            chunks.append([np.asarray(tensor, dtype=np.float32) for tensor in result])
+            chunks.append([np.asarray(tensor.numpy(), dtype=np.float32) for tensor in result])
         return [np.concatenate([chunk[i] for chunk in chunks]) for i in range(len(chunks[0]))]
 
     def make_converter(self) -> Any:

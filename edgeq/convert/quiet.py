@@ -7,6 +7,7 @@ enough: the descriptors themselves are pointed at a temporary file while the noi
 from __future__ import annotations
 
 import contextlib
+import io
 import logging
 import os
 import sys
@@ -40,7 +41,13 @@ def quiet() -> Iterator[Captured]:
     sys.stdout.flush()
     sys.stderr.flush()
     saved = (os.dup(1), os.dup(2))
-    with tempfile.TemporaryFile(mode="w+b") as sink, warnings.catch_warnings():
+    python_text = io.StringIO()  # print() inside TF/Keras, when sys.stdout is not descriptor 1
+    with (
+        tempfile.TemporaryFile(mode="w+b") as sink,
+        warnings.catch_warnings(),
+        contextlib.redirect_stdout(python_text),
+        contextlib.redirect_stderr(python_text),
+    ):
         warnings.simplefilter("ignore")
         previous_levels = _mute_loggers()
         os.dup2(sink.fileno(), 1)
@@ -57,7 +64,7 @@ def quiet() -> Iterator[Captured]:
             for name, level in previous_levels.items():
                 logging.getLogger(name).setLevel(level)
             sink.seek(0)
-            captured.text = sink.read().decode("utf-8", errors="replace")
+            captured.text = sink.read().decode("utf-8", errors="replace") + python_text.getvalue()
 
 
 def _mute_loggers() -> dict[str, int]:
