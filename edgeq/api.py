@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from edgeq import __version__
-from edgeq.convert.modes import parse_modes
+from edgeq.conversion.modes import parse_modes
 from edgeq.data import Dataset, Preprocessing, prepare_dataset, read_dataset
 from edgeq.errors import InputError, UnsupportedError
 from edgeq.results import ConvertResult, ModeResult, SizeBaseline
@@ -47,9 +47,9 @@ def convert(
     Raises InputError for bad files, data or options, UnsupportedError for models the modes
     cannot express, ConversionError when TensorFlow's converter fails otherwise.
     """
-    from edgeq.convert.evaluate import REFERENCE_KERNELS, TFLiteRunner, evaluate
-    from edgeq.convert.loading import load_model
-    from edgeq.convert.tflite_converter import convert_variant
+    from edgeq.conversion.evaluate import REFERENCE_KERNELS, TFLiteRunner, evaluate
+    from edgeq.conversion.loading import load_model
+    from edgeq.conversion.tflite_converter import convert_variant
 
     say = progress or (lambda _message: None)
     variants = parse_modes(mode if isinstance(mode, str) else ",".join(mode), io)
@@ -174,8 +174,8 @@ def _smoke_input(*datasets: Dataset | None) -> np.ndarray | None:
 
 def _runs_with_default_kernels(tflite: bytes, sample: np.ndarray | None) -> bool:
     """Load and invoke once with LiteRT's default (XNNPACK) kernels, as an app would."""
-    from edgeq.convert.evaluate import TFLiteRunner
-    from edgeq.convert.quiet import quiet
+    from edgeq.conversion.evaluate import TFLiteRunner
+    from edgeq.conversion.quiet import quiet
 
     try:
         with quiet():  # LiteRT announces its XNNPACK delegate on stderr

@@ -28,7 +28,7 @@ def bundled_digits() -> Path:
 
 def train_digits_cnn(data: Path, epochs: int, seed: int) -> object:
     """Train ``edgeq.zoo.digits_cnn`` on ``x_train``/``y_train`` of ``data``, seeded."""
-    from edgeq.convert.quiet import import_tensorflow, quiet
+    from edgeq.conversion.quiet import import_tensorflow, quiet
     from edgeq.zoo import digits_cnn
 
     tf = import_tensorflow()

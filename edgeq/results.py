@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from edgeq.convert.evaluate import Evaluation, TensorInfo
+from edgeq.conversion.evaluate import Evaluation, TensorInfo
 from edgeq.outputs import atomic_output_dir
 
 SCHEMA_VERSION = 1

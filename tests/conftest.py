@@ -49,7 +49,7 @@ def digits_split(demo_run) -> tuple[Path, Path]:
 @pytest.fixture(scope="session")
 def small_dense_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """An untrained 4-input dense model, for tests that only need something loadable and fast."""
-    from edgeq.convert.quiet import import_tensorflow
+    from edgeq.conversion.quiet import import_tensorflow
 
     import_tensorflow()
     import keras

@@ -48,8 +48,8 @@ def convert(
 ) -> None:
     """Convert a Keras model to TensorFlow Lite and report what quantization cost and saved."""
     from edgeq.api import convert as convert_model
-    from edgeq.convert.modes import parse_modes
-    from edgeq.convert.quiet import set_verbose
+    from edgeq.conversion.modes import parse_modes
+    from edgeq.conversion.quiet import set_verbose
     from edgeq.outputs import check_output_dir
 
     set_verbose(verbose)

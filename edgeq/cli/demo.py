@@ -20,7 +20,7 @@ def demo(
     debug: bool = typer.Option(False, "--debug", help="Show tracebacks on errors."),
 ) -> None:
     """Train a small CNN on the bundled UCI digits, convert it in all six modes, compare them."""
-    from edgeq.convert.quiet import set_verbose
+    from edgeq.conversion.quiet import set_verbose
     from edgeq.demo import run_demo
 
     set_verbose(verbose)

@@ -11,7 +11,7 @@ def digits_cnn() -> Any:
     About 85 K parameters, most in the first dense layer. Converted, it uses CONV_2D,
     DEPTHWISE_CONV_2D, MAX_POOL_2D, RESHAPE, FULLY_CONNECTED and SOFTMAX.
     """
-    from edgeq.convert.quiet import import_tensorflow
+    from edgeq.conversion.quiet import import_tensorflow
 
     import_tensorflow()
     import keras

@@ -27,7 +27,7 @@ def _error_run(capfd, argv: list[str], output: Path) -> str:
 
 @pytest.fixture(scope="module")
 def lambda_model(tmp_path_factory) -> Path:
-    from edgeq.convert.quiet import import_tensorflow
+    from edgeq.conversion.quiet import import_tensorflow
 
     import_tensorflow()
     import keras

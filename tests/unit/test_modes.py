@@ -1,6 +1,6 @@
 import pytest
 
-from edgeq.convert.modes import ALL_VARIANTS, Variant, parse_modes
+from edgeq.conversion.modes import ALL_VARIANTS, Variant, parse_modes
 from edgeq.errors import InputError
 
 

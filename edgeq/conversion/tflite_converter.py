@@ -9,9 +9,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from edgeq.convert.loading import SourceModel
-from edgeq.convert.modes import Variant
-from edgeq.convert.quiet import import_tensorflow, quiet
+from edgeq.conversion.loading import SourceModel
+from edgeq.conversion.modes import Variant
+from edgeq.conversion.quiet import import_tensorflow, quiet
 from edgeq.errors import ConversionError, InputError, UnsupportedError
 
 

@@ -18,8 +18,8 @@ from typing import Any
 
 import numpy as np
 
-from edgeq.convert.evaluate import output_order_key
-from edgeq.convert.quiet import import_tensorflow, quiet
+from edgeq.conversion.evaluate import output_order_key
+from edgeq.conversion.quiet import import_tensorflow, quiet
 from edgeq.errors import InputError, UnsupportedError, first_line
 
 # Keras 2 config keys that Keras 3 refuses but that carry no meaning for these layers.

@@ -1,1 +1,0 @@
-"""Keras loading, TFLiteConverter modes and evaluation: the stages that touch TensorFlow."""
