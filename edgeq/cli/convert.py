@@ -74,4 +74,5 @@ def convert(
     result.save(output, force=force)
     print_convert_result(result, as_json)
     if not as_json:
-        stdout.print(f"wrote {output}/: {len(result.modes)} .tflite files, report.json, report.md")
+        files = f"{len(result.modes)} .tflite file" + ("s" if len(result.modes) > 1 else "")
+        stdout.print(f"wrote {output}/: {files}, report.json, report.md")
