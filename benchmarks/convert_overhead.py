@@ -37,7 +37,8 @@ def representative():
     for i in range(len(samples)):
         yield [samples[i : i + 1]]
 
-converter = tf.lite.TFLiteConverter.from_keras_model(model)
+single = keras.Input(batch_shape=(1, 8, 8, 1))  # edgeq converts with batch size 1 too
+converter = tf.lite.TFLiteConverter.from_keras_model(keras.Model(single, model(single)))
 converter.optimizations = [tf.lite.Optimize.DEFAULT]
 converter.representative_dataset = representative
 converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]

@@ -33,6 +33,7 @@ def convert(
     std: float | Sequence[float] | None = None,
     unsafe: bool = False,
     custom_objects: str | Path | None = None,
+    static_batch: bool = True,
     progress: Progress | None = None,
 ) -> ConvertResult:
     """Convert a Keras model (.keras, Keras 2 .h5) or SavedModel folder to TensorFlow Lite.
@@ -41,7 +42,9 @@ def convert(
     input/output on int8 / int16x8 models. ``calib`` (needed by int8 and int16x8) and ``eval``
     are .npz (``x``, optional ``y``; ``file.npz:NAME`` reads ``x_NAME``/``y_NAME``), .npy, .csv or
     an image folder; ``scale``, ``mean`` and ``std`` preprocess both. Every file is loaded and
-    run once in LiteRT; with ``eval`` each is also evaluated against the float model.
+    run once in LiteRT; with ``eval`` each is also evaluated against the float model. Keras
+    models are converted with batch size 1 (static shapes, what microcontrollers want) unless
+    ``static_batch=False``.
 
     Returns a ConvertResult (``.save(folder)`` writes the .tflite files and reports).
     Raises InputError for bad files, data or options, UnsupportedError for models the modes
@@ -104,7 +107,9 @@ def convert(
     results: list[ModeResult] = []
     for variant in variants:
         say(f"converting {variant.label}")
-        converted = convert_variant(source, variant, calibration_set.x if calibration_set else None)
+        converted = convert_variant(
+            source, variant, calibration_set.x if calibration_set else None, static_batch
+        )
         runner = TFLiteRunner(converted.tflite)
         runs = _runs_with_default_kernels(converted.tflite, smoke_input)
         evaluation = None

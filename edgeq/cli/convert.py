@@ -41,6 +41,9 @@ def convert(
         False, "--unsafe", help="Allow Lambda layers (runs code stored in the model)."
     ),
     custom_objects: Path = typer.Option(None, "--custom-objects", help="Python file defining custom layers."),
+    dynamic_batch: bool = typer.Option(
+        False, "--dynamic-batch", help="Keep the Keras batch dimension (default: fixed to 1, static shapes)."
+    ),
     force: bool = typer.Option(False, "--force", help="Replace the output folder if it exists."),
     as_json: bool = typer.Option(False, "--json", help="Print the report as JSON instead of a table."),
     verbose: bool = typer.Option(False, "--verbose", help="Show TensorFlow's own log output."),

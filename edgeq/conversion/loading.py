@@ -67,6 +67,7 @@ class SourceModel:
         self.repairs = repairs
         self._keras_model = keras_model
         self._saved_model = saved_model
+        self._batch_one: Any = None
 
     def describe(self) -> dict[str, Any]:
         return {
@@ -78,6 +79,19 @@ class SourceModel:
             "parameters": self.parameter_count,
             "repairs": list(self.repairs),
         }
+
+    def _batch_one_model(self) -> Any:
+        """The Keras model called on inputs of batch size 1 (built once, sharing its weights)."""
+        if self._batch_one is None:
+            import keras
+
+            inputs = [
+                keras.Input(batch_shape=(1, *tensor.shape[1:]), name=tensor.name, dtype=tensor.dtype)
+                for tensor in self._keras_model.inputs
+            ]
+            outputs = self._keras_model(inputs[0] if len(inputs) == 1 else inputs)
+            self._batch_one = keras.Model(inputs, outputs, name=self._keras_model.name)
+        return self._batch_one
 
     def predict(self, x: np.ndarray, batch_size: int = 64) -> list[np.ndarray]:
         """Run the float model on ``x``; one float32 array per output, in the model's order."""
@@ -96,12 +110,19 @@ class SourceModel:
             chunks.append([np.asarray(tensor.numpy(), dtype=np.float32) for tensor in result])
         return [np.concatenate([chunk[i] for chunk in chunks]) for i in range(len(chunks[0]))]
 
-    def make_converter(self) -> Any:
-        """A fresh ``tf.lite.TFLiteConverter`` for this model."""
+    def make_converter(self, static_batch: bool = True) -> Any:
+        """A fresh ``tf.lite.TFLiteConverter`` for this model.
+
+        With ``static_batch`` a Keras model is converted with its batch dimension fixed to 1:
+        the file then has static shapes, and a Flatten becomes one RESHAPE instead of the
+        SHAPE / STRIDED_SLICE / PACK / RESHAPE chain a dynamic batch needs. SavedModels keep
+        their signature's shapes.
+        """
         tf = import_tensorflow()
         with quiet():
             if self._keras_model is not None:
-                return tf.lite.TFLiteConverter.from_keras_model(self._keras_model)
+                model = self._batch_one_model() if static_batch else self._keras_model
+                return tf.lite.TFLiteConverter.from_keras_model(model)
             return tf.lite.TFLiteConverter.from_saved_model(
                 str(self.path), signature_keys=["serving_default"]
             )

@@ -24,8 +24,12 @@ class Converted:
     log: str
 
 
-def convert_variant(source: SourceModel, variant: Variant, calibration: np.ndarray | None) -> Converted:
+def convert_variant(
+    source: SourceModel, variant: Variant, calibration: np.ndarray | None, static_batch: bool = True
+) -> Converted:
     """Convert ``source`` to ``variant``; ``calibration`` holds the representative samples.
+
+    ``static_batch`` fixes a Keras model's batch dimension to 1 (see SourceModel.make_converter).
 
     Raises InputError when calibration data is needed and missing, UnsupportedError when the
     model needs ops outside the TFLite builtins for this scheme, ConversionError otherwise.
@@ -34,7 +38,7 @@ def convert_variant(source: SourceModel, variant: Variant, calibration: np.ndarr
     if variant.needs_calibration and (calibration is None or len(calibration) == 0):
         raise InputError(f"mode {variant.label} needs calibration data: pass --calib FILE")
     started = time.perf_counter()
-    converter = source.make_converter()
+    converter = source.make_converter(static_batch)
     builtins = tf.lite.OpsSet.TFLITE_BUILTINS
     if variant.scheme == "float32":
         converter.target_spec.supported_ops = [builtins]
