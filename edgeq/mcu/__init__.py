@@ -1,0 +1,1 @@
+"""Microcontroller side: TensorFlow Lite Micro checks and arena measurement, firmware bundles."""

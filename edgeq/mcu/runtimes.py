@@ -1,0 +1,208 @@
+"""Ask TensorFlow Lite Micro and LiteRT about a model, safely, and measure TFLM's arena.
+
+Every run happens in a child process (``edgeq.mcu.probe``): a crash there is reported as a
+failed step, never a crash of edgeq. The arena measurement reads the total of TFLM's recording
+allocator after a run with a large arena, then proves it: the real interpreter allocates and
+invokes with exactly that many bytes and fails with 16 fewer.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from edgeq.errors import ToolchainError
+
+PROBE_TIMEOUT_S = 120
+FIRST_ARENA = 1 << 20
+LARGEST_ARENA = 1 << 30
+HOST_NOTE = (
+    "measured with the tflite-micro Python package, a 64-bit host build: its interpreter structures "
+    "are larger than on a 32-bit MCU, so this is an upper bound for Cortex-M"
+)
+
+
+@dataclass(frozen=True)
+class StepResult:
+    ok: bool
+    crashed: bool = False
+    error: str | None = None
+    log: tuple[str, ...] = ()
+    data: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def failing_op(self) -> str | None:
+        """The op TFLM or LiteRT named when it could not find or prepare a kernel."""
+        text = "\n".join((*self.log, self.error or ""))
+        for pattern in (
+            r"Didn't find op for builtin opcode '([A-Z0-9_]+)'",
+            r"Encountered unresolved custom op: ([\w.]+)",
+            r"Op builtin_code out of range: (\d+)",
+            r"Node number \d+ \(([A-Z0-9_]+)\) failed",
+            r"Node ([A-Z0-9_]+) \(number \d+\) failed",
+            r"([A-Z][A-Z0-9_]+) failed to (?:prepare|invoke)",
+        ):
+            match = re.search(pattern, text)
+            if match:
+                return match.group(1)
+        return None
+
+    def reason(self) -> str:
+        if self.crashed:
+            return "the interpreter crashed"
+        lines = [line.strip() for line in self.log if line.strip()]
+        return (lines[-1] if lines else self.error or "failed")[:200]
+
+
+def run_probe(
+    model: bytes, steps: list[dict[str, Any]], arrays: dict[str, Any] | None = None
+) -> list[StepResult]:
+    """Run ``steps`` on ``model`` in one child process; restart after a crash for the rest."""
+    _require_packages()
+    results: list[StepResult] = []
+    with tempfile.TemporaryDirectory(prefix="edgeq-probe-") as work:
+        folder = Path(work)
+        (folder / "model.tflite").write_bytes(model)
+        for name, values in (arrays or {}).items():
+            np.savez(folder / name, **values)
+        resolved = [
+            {k: (str(folder / v) if k in ("inputs", "outputs") and v else v) for k, v in step.items()}
+            for step in steps
+        ]
+        while len(results) < len(resolved):
+            remaining = resolved[len(results) :]
+            request = folder / "request.json"
+            request.write_text(json.dumps({"model": str(folder / "model.tflite"), "steps": remaining}))
+            try:
+                done = subprocess.run(
+                    [sys.executable, "-m", "edgeq.mcu.probe", str(request)],
+                    capture_output=True, text=True, timeout=PROBE_TIMEOUT_S,
+                )  # fmt: skip
+                lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
+                crashed = done.returncode != 0
+            except subprocess.TimeoutExpired:
+                lines, crashed = [], True
+            for line in lines:
+                payload = json.loads(line)
+                results.append(
+                    StepResult(
+                        ok=bool(payload.pop("ok")), error=payload.pop("error", None),
+                        log=tuple(payload.pop("log", ())), data=payload,
+                    )
+                )  # fmt: skip
+            if crashed and len(results) < len(resolved):
+                results.append(StepResult(ok=False, crashed=True))
+        outputs = {}
+        for index, step in enumerate(resolved):
+            if step.get("outputs") and results[index].ok:
+                with np.load(step["outputs"]) as data:
+                    outputs = {key: data[key] for key in data}
+                results[index] = StepResult(
+                    ok=True, log=results[index].log, data={**results[index].data, "outputs": outputs}
+                )
+    return results
+
+
+def _require_packages() -> None:
+    import importlib.util
+
+    for module, package in (("tflite_micro", "tflite-micro"), ("ai_edge_litert", "ai-edge-litert")):
+        if importlib.util.find_spec(module) is None:
+            raise ToolchainError(f"the Python package {package} is missing: pip install {package}")
+
+
+@dataclass(frozen=True)
+class ArenaMeasurement:
+    """The smallest arena with which TFLM allocates and invokes the model, and its breakdown."""
+
+    minimum_bytes: int
+    fails_at_minus_16: bool
+    head_bytes: int
+    tail_bytes: int
+    allocations: tuple[dict[str, Any], ...]
+    note: str = HOST_NOTE
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "minimum_bytes": self.minimum_bytes,
+            "fails_with_16_bytes_less": self.fails_at_minus_16,
+            "head_bytes": self.head_bytes,
+            "tail_bytes": self.tail_bytes,
+            "allocations": list(self.allocations),
+            "note": self.note,
+        }
+
+
+@dataclass(frozen=True)
+class TFLMReport:
+    """Whether TFLM runs the model; if it does, the measured arena."""
+
+    runs: bool
+    failing_op: str | None
+    reason: str | None
+    arena: ArenaMeasurement | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "runs": self.runs,
+            "failing_op": self.failing_op,
+            "reason": self.reason,
+            "arena": self.arena.to_dict() if self.arena else None,
+        }
+
+
+def check_tflm(model: bytes) -> TFLMReport:
+    """Load and invoke ``model`` in TFLM (zero inputs) and measure its minimum arena."""
+    arena = FIRST_ARENA
+    while True:
+        first = run_probe(model, [{"run": "tflm", "arena": arena, "allocations": True}])[0]
+        too_small = not first.ok and "allocate" in (first.reason() + (first.error or "")).lower()
+        if first.ok or not too_small or arena >= LARGEST_ARENA:
+            break
+        arena *= 8
+    if not first.ok:
+        return TFLMReport(runs=False, failing_op=first.failing_op, reason=first.reason(), arena=None)
+    totals = first.data.get("totals", {})
+    total = int(totals.get("total", 0))
+    minimum, below = _prove_minimum(model, total, arena)
+    return TFLMReport(
+        runs=True, failing_op=None, reason=None,
+        arena=ArenaMeasurement(
+            minimum_bytes=minimum, fails_at_minus_16=not below,
+            head_bytes=int(totals.get("head", 0)), tail_bytes=int(totals.get("tail", 0)),
+            allocations=tuple(first.data.get("allocations", ())),
+        ),
+    )  # fmt: skip
+
+
+def _prove_minimum(model: bytes, estimate: int, known_good: int) -> tuple[int, bool]:
+    """Check ``estimate`` works and ``estimate - 16`` does not; bisect where either is wrong.
+
+    Returns the smallest working size found and whether 16 bytes less still worked.
+    """
+    step = lambda size: {"run": "tflm", "arena": size}  # noqa: E731
+    at, below = (r.ok for r in run_probe(model, [step(estimate), step(max(estimate - 16, 1))]))
+    if at and not below:
+        return estimate, False
+    # invariant: ``high`` works, ``low`` fails (a crash counts as failing)
+    low, high = (1, estimate - 16) if at else (estimate, known_good)
+    while high - low > 1:
+        middle = (low + high) // 2
+        if run_probe(model, [step(middle)])[0].ok:
+            high = middle
+        else:
+            low = middle
+    return high, run_probe(model, [step(max(high - 16, 1))])[0].ok
+
+
+def check_litert(model: bytes) -> StepResult:
+    """Load and invoke ``model`` in LiteRT with its default kernels (zero inputs)."""
+    return run_probe(model, [{"run": "litert"}])[0]
