@@ -55,3 +55,21 @@ def _umask() -> int:
     current = os.umask(0)
     os.umask(current)
     return current
+
+
+def write_file_atomic(path: Path, text: str) -> Path:
+    """Write ``text`` to ``path`` through a temporary sibling and a rename."""
+    if path.parent != Path() and not path.parent.is_dir():
+        raise InputError(f"the folder of {path} does not exist: create it first")
+    with tempfile.NamedTemporaryFile(
+        "w", encoding="utf-8", dir=path.parent, prefix=f".{path.name}.", delete=False
+    ) as handle:
+        staging = Path(handle.name)
+        try:
+            handle.write(text)
+        except BaseException:
+            handle.close()
+            staging.unlink(missing_ok=True)
+            raise
+    os.replace(staging, path)
+    return path

@@ -16,6 +16,7 @@ from typer._click.exceptions import NoArgsIsHelpError
 from edgeq import __version__
 from edgeq.cli import convert as convert_command
 from edgeq.cli import demo as demo_command
+from edgeq.cli import inspect as inspect_command
 from edgeq.errors import EdgeqError
 
 app = typer.Typer(
@@ -27,6 +28,7 @@ app = typer.Typer(
     rich_markup_mode=None,
 )
 app.command("convert", no_args_is_help=True)(convert_command.convert)
+app.command("inspect", no_args_is_help=True)(inspect_command.inspect)
 app.command("demo")(demo_command.demo)
 
 

@@ -1,0 +1,79 @@
+"""``edgeq inspect``: ops, parameters, MACs, memory and target compatibility of a .tflite file."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+from rich import box
+from rich.table import Table
+
+from edgeq.cli.common import stdout
+
+
+def inspect(
+    model: Path = typer.Argument(..., help="A .tflite file."),
+    as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+    debug: bool = typer.Option(False, "--debug", help="Show tracebacks on errors."),
+) -> None:
+    """Describe a .tflite model and check, by running it, whether TFLite Micro and LiteRT can."""
+    from edgeq.inspection import inspect as inspect_model
+
+    result = inspect_model(model)
+    if as_json:
+        print(json.dumps(result.to_dict(), indent=2))
+        return
+    graph = result.graph
+    stdout.print(f"[bold]{model}[/bold]: {graph.size_bytes:,} bytes, sha256 {graph.sha256[:16]}...")
+    table = Table(box=box.SIMPLE_HEAD)
+    for column in ("#", "op", "v", "output", "params", "MACs", "details"):
+        table.add_column(column, justify="right" if column in ("#", "v", "params", "MACs") else "left")
+    for op in result.operators:
+        table.add_row(
+            str(op.index), op.opcode, str(op.version), "x".join(map(str, op.output_shape)) or "scalar",
+            f"{op.parameters:,}", f"{op.macs:,}", op.summary,
+        )  # fmt: skip
+    stdout.print(table)
+    for kind in ("inputs", "outputs"):
+        for tensor in result.io(kind):
+            quant = (
+                ""
+                if tensor["scale"] is None
+                else f", scale {tensor['scale']:.6g}, zero point {tensor['zero_point']}"
+            )
+            stdout.print(f"{kind[:-1]}: {tensor['name']} {tensor['dtype']} {tensor['shape']}{quant}")
+    stdout.print(
+        f"totals: {len(result.operators)} ops, {result.parameters:,} parameters "
+        f"({result.weight_bytes:,} bytes of weights), {result.macs:,} MACs per inference"
+    )
+    quant = result.quantization
+    stdout.print(
+        f"quantization: {quant.scheme}; weights per-channel {quant.per_channel_weights}, "
+        f"per-tensor {quant.per_tensor_weights}"
+        + (f"; float ops {', '.join(quant.float_ops)}" if quant.float_ops else "")
+    )
+    stdout.print(
+        f"activation memory (edgeq's offline plan): {result.memory.peak_bytes:,} bytes "
+        f"(at least {result.memory.lower_bound_bytes:,} alive at once)"
+    )
+    tflm = result.tflm
+    if tflm.runs and tflm.arena is not None:
+        arena = tflm.arena
+        stdout.print(
+            f"TFLite Micro: runs; minimum tensor arena {arena.minimum_bytes:,} bytes, measured "
+            f"({arena.minimum_bytes - 16:,} fails) — {arena.note}"
+        )
+    else:
+        op = f" (op {tflm.failing_op})" if tflm.failing_op else ""
+        stdout.print(f"TFLite Micro: [red]does not run[/red]{op}: {tflm.reason}")
+    litert = result.litert
+    stdout.print(
+        "LiteRT CPU: runs" if litert.runs else f"LiteRT CPU: [red]does not run[/red]: {litert.reason}"
+    )
+    if result.flex_ops:
+        stdout.print(
+            f"[red]Flex ops[/red] (need the TensorFlow runtime, not on MCUs): {', '.join(result.flex_ops)}"
+        )
+    if result.custom_ops:
+        stdout.print(f"custom ops (need your own kernels): {', '.join(result.custom_ops)}")
