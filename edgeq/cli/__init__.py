@@ -16,6 +16,7 @@ from typer._click.exceptions import NoArgsIsHelpError
 from edgeq import __version__
 from edgeq.cli import convert as convert_command
 from edgeq.cli import demo as demo_command
+from edgeq.cli import export as export_command
 from edgeq.cli import inspect as inspect_command
 from edgeq.errors import EdgeqError
 
@@ -30,6 +31,7 @@ app = typer.Typer(
 app.command("convert", no_args_is_help=True)(convert_command.convert)
 app.command("inspect", no_args_is_help=True)(inspect_command.inspect)
 app.command("demo")(demo_command.demo)
+app.add_typer(export_command.app, name="export")
 
 
 def _version(value: bool) -> None:

@@ -1,0 +1,49 @@
+"""``edgeq export``: deployable artifacts. ``edgeq export mcu`` writes a TFLite Micro bundle."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from edgeq.cli.common import stdout
+
+app = typer.Typer(help="Write deployable artifacts for a .tflite model.", no_args_is_help=True)
+
+
+@app.command("mcu", no_args_is_help=True)
+def mcu(
+    model: Path = typer.Argument(..., help="A .tflite file (int8 for most microcontrollers)."),
+    output: Path = typer.Option(
+        ..., "-o", "--output", help="Folder to write (must not exist, unless --force)."
+    ),
+    template: str = typer.Option(
+        "plain", "--template", "-t", help="arduino, esp-idf, zephyr, tflm-cmake or plain."
+    ),
+    name: str = typer.Option(
+        None, "--name", help="C identifier prefixing files and symbols (default: file name)."
+    ),
+    labels: Path = typer.Option(None, "--labels", help="Text file, one class label per line."),
+    sample: Path = typer.Option(
+        None, "--sample", help=".npy or .npz (x) whose first sample the self-test runs."
+    ),
+    arena_margin: int = typer.Option(
+        None, "--arena-margin", help="Bytes added to the measured arena (default: 10 %, at least 1024)."
+    ),
+    force: bool = typer.Option(False, "--force", help="Replace the output folder if it exists."),
+    debug: bool = typer.Option(False, "--debug", help="Show tracebacks on errors."),
+) -> None:
+    """A TensorFlow Lite Micro firmware bundle: model array, exact op resolver, measured arena."""
+    from edgeq.mcu.bundle import export_mcu
+
+    result = export_mcu(
+        model, output, template=template, name=name, labels=labels, sample=sample,
+        arena_margin=arena_margin, force=force,
+    )  # fmt: skip
+    stdout.print(f"wrote {result.output}/ ({result.template}): {', '.join(result.files)}")
+    stdout.print(f"op resolver: MicroMutableOpResolver<{len(result.ops)}> with {', '.join(result.ops)}")
+    stdout.print(
+        f"tensor arena: {result.arena.total:,} bytes = {result.arena.measured:,} measured in TFLite Micro "
+        f"({result.arena.measured - 16:,} fails; 64-bit host build, an upper bound for 32-bit MCUs) "
+        f"+ {result.arena.margin:,} margin"
+    )

@@ -1,0 +1,351 @@
+"""``edgeq export mcu``: a TensorFlow Lite Micro firmware bundle for one .tflite model.
+
+Stages: read and verify the model (edgeq.tflite) → run it in TFLite Micro to prove it loads,
+measure the arena and compute the self-test's expected output (edgeq.mcu.runtimes) → render the
+templates of ``firmware_templates/`` with values made by small pure functions
+(edgeq.mcu.cnames) → write the folder atomically. Same model and options, same bytes.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from edgeq import __version__
+from edgeq.errors import InputError, UnsupportedError
+from edgeq.mcu.cnames import c_bytes, c_float, c_identifier, c_ints, c_string, suggest_identifier
+from edgeq.mcu.resolver import TFLM_RESOLVER_METHODS
+from edgeq.outputs import atomic_output_dir, check_output_dir
+from edgeq.tflite import ModelGraph, read_tflite_file
+
+TEMPLATE_ROOT = Path(__file__).resolve().parent.parent.parent / "firmware_templates"
+TEMPLATES = ("arduino", "esp-idf", "zephyr", "tflm-cmake", "plain")
+COMMON_FILES = (
+    ("model_data.h", "{name}_model_data.h"),
+    ("model_data.c", "{name}_model_data.c"),
+    ("config.h", "{name}_config.h"),
+    ("ops.h", "{name}_ops.h"),
+    ("sample.h", "{name}_sample.h"),
+    ("sample.c", "{name}_sample.c"),
+    ("selftest.h", "{name}_selftest.h"),
+    ("selftest.cpp", "{name}_selftest.cpp"),
+)
+# Where the shared sources go, and the template's own files (template path → output path).
+LAYOUTS: dict[str, tuple[str, tuple[tuple[str, str], ...]]] = {
+    "arduino": ("", (("arduino/sketch.ino", "{name}.ino"),)),
+    "esp-idf": (
+        "main/",
+        (
+            ("esp-idf/CMakeLists.txt", "CMakeLists.txt"),
+            ("esp-idf/main/CMakeLists.txt", "main/CMakeLists.txt"),
+            ("esp-idf/main/idf_component.yml", "main/idf_component.yml"),
+            ("esp-idf/main/main.cc", "main/main.cc"),
+        ),
+    ),
+    "zephyr": (
+        "src/",
+        (
+            ("zephyr/CMakeLists.txt", "CMakeLists.txt"),
+            ("zephyr/prj.conf", "prj.conf"),
+            ("zephyr/src/main.cpp", "src/main.cpp"),
+        ),
+    ),
+    "tflm-cmake": (
+        "src/",
+        (("tflm-cmake/CMakeLists.txt", "CMakeLists.txt"), ("tflm-cmake/main.cc", "main.cc")),
+    ),
+    "plain": ("", ()),
+}
+C_TYPES = {
+    "int8": ("int8_t", -128, 127),
+    "uint8": ("uint8_t", 0, 255),
+    "int16": ("int16_t", -32768, 32767),
+    "int32": ("int32_t", -(2**31), 2**31 - 1),
+    "float32": ("float", None, None),
+}
+INTEGER_TOLERANCE = 1
+FLOAT_TOLERANCE_MILLIONTHS = 1000
+
+
+@dataclass(frozen=True)
+class ArenaChoice:
+    measured: int
+    margin: int
+
+    @property
+    def total(self) -> int:
+        return self.measured + self.margin
+
+
+def default_margin(measured: int) -> int:
+    """10 % of the measured arena, at least 1 KiB, rounded up to 16 bytes."""
+    return int(math.ceil(max(1024, measured * 0.10) / 16) * 16)
+
+
+@dataclass(frozen=True)
+class ExportResult:
+    """What ``export_mcu`` wrote: the folder, its files, the ops and the arena it chose."""
+
+    output: Path
+    template: str
+    name: str
+    files: tuple[str, ...]
+    ops: tuple[str, ...]
+    arena: ArenaChoice
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "output": str(self.output),
+            "template": self.template,
+            "name": self.name,
+            "files": list(self.files),
+            "ops": list(self.ops),
+            "arena": {"measured_bytes": self.arena.measured, "margin_bytes": self.arena.margin},
+        }
+
+
+def export_mcu(
+    model: str | Path,
+    output: str | Path,
+    template: str = "plain",
+    name: str | None = None,
+    labels: str | Path | list[str] | None = None,
+    sample: str | Path | None = None,
+    arena_margin: int | None = None,
+    force: bool = False,
+) -> ExportResult:
+    """Write a TFLite Micro firmware bundle for ``model`` into the folder ``output``.
+
+    ``name`` (default: from the file name) prefixes every file and C identifier; ``labels`` is a
+    text file with one label per line (or a list); ``sample`` an .npy/.npz whose first sample the
+    self-test runs (default: seeded random values). Raises InputError for bad input and
+    UnsupportedError when TFLite Micro cannot run the model (naming the op).
+    """
+    from edgeq.mcu.runtimes import check_tflm, run_probe
+
+    if template not in TEMPLATES:
+        raise InputError(f"unknown template {template!r}: choose from {', '.join(TEMPLATES)}")
+    model_path = Path(model)
+    name = c_identifier(name) if name is not None else suggest_identifier(model_path.stem)
+    check_output_dir(output, force)
+    graph = read_tflite_file(model_path)
+    label_texts = _labels(labels, graph)
+    tflite = model_path.read_bytes()
+    ops = _resolver_entries(graph)
+    report = check_tflm(tflite)
+    if not report.runs or report.arena is None:
+        op = f" at op {report.failing_op}" if report.failing_op else ""
+        raise UnsupportedError(f"TensorFlow Lite Micro cannot run {model_path}{op}: {report.reason}")
+    measured = report.arena.minimum_bytes
+    margin = default_margin(measured) if arena_margin is None else arena_margin
+    if margin < 0:
+        raise InputError(f"--arena-margin must be 0 or more bytes, got {margin}")
+    inputs = _io_tensors(graph, "input", name)
+    outputs = _io_tensors(graph, "output", name)
+    sample_arrays, sample_source = _sample_inputs(sample, graph)
+    step = {"run": "tflm", "arena": measured + margin, "inputs": "in.npz", "outputs": "out.npz"}
+    ran = run_probe(tflite, [step], {"in.npz": sample_arrays})[0]
+    if not ran.ok:
+        raise UnsupportedError(f"TensorFlow Lite Micro failed on the sample input: {ran.reason()}")
+    expected = ran.data["outputs"]
+    for tensor, key in zip(inputs, sorted(sample_arrays), strict=True):
+        tensor["sample"] = _c_values(sample_arrays[key].reshape(-1), tensor["dtype"])
+    for tensor in outputs:
+        tensor["sample"] = _c_values(
+            np.asarray(expected[f"output_{tensor['index']}"]).reshape(-1), tensor["dtype"]
+        )
+    float_out = any(t["dtype"].startswith("float") for t in outputs)
+    context = {
+        "banner": f"generated by edgeq {__version__} — do not edit. Model sha256 {graph.sha256}",
+        "name": name,
+        "NAME": name.upper(),
+        "Name": "".join(part[:1].upper() + part[1:] for part in name.split("_") if part) or name,
+        "template": template,
+        "model_file": model_path.name,
+        "model_len": len(tflite),
+        "model_bytes": c_bytes(tflite),
+        "sha256": graph.sha256,
+        "ops": ops,
+        "arena": {"measured": measured, "margin": margin},
+        "inputs": inputs,
+        "outputs": outputs,
+        "labels": [c_string(text) for text in label_texts],
+        "tolerance": FLOAT_TOLERANCE_MILLIONTHS if float_out else INTEGER_TOLERANCE,
+        "tolerance_note": (
+            f"{FLOAT_TOLERANCE_MILLIONTHS} millionths for float outputs"
+            if float_out
+            else f"{INTEGER_TOLERANCE} step, since optimized kernels may round differently from the reference"
+        ),
+        "sample_source": sample_source,
+    }
+    files = render_bundle(template, context)
+    with atomic_output_dir(output, force) as staging:
+        for relative, text in files.items():
+            target = staging / relative
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(text, encoding="utf-8")
+    return ExportResult(
+        output=Path(output),
+        template=template,
+        name=name,
+        files=tuple(sorted(files)),
+        ops=tuple(entry["op"] for entry in ops),
+        arena=ArenaChoice(measured, margin),
+    )
+
+
+def render_bundle(template: str, context: dict[str, Any]) -> dict[str, str]:
+    """Render every file of ``template``: relative output path → text (pure, deterministic)."""
+    import jinja2
+
+    environment = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(TEMPLATE_ROOT)),
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+        autoescape=False,
+    )
+    prefix, own = LAYOUTS[template]
+    name = context["name"]
+    common_sources = [out.format(name=name) for _, out in COMMON_FILES if out.endswith((".c", ".cpp"))]
+    values = {**context, "common_sources": common_sources, "prefix": prefix}
+    files: dict[str, str] = {}
+    for source, out in COMMON_FILES:
+        files[prefix + out.format(name=name)] = environment.get_template(f"common/{source}.j2").render(values)
+    for source, out in own:
+        files[out.format(name=name)] = environment.get_template(f"{source}.j2").render(values)
+    files["README.md"] = environment.get_template("common/README.md.j2").render(values)
+    return files
+
+
+def _resolver_entries(graph: ModelGraph) -> list[dict[str, str]]:
+    entries, missing = [], []
+    for op in graph.op_names():
+        method = TFLM_RESOLVER_METHODS.get(op)
+        if method is None:
+            missing.append(op)
+        else:
+            entries.append({"op": op, "method": method})
+    if missing:
+        raise UnsupportedError(
+            f"TensorFlow Lite Micro has no kernel for {', '.join(missing)}: "
+            "convert without these ops (e.g. --mode int8 with builtin layers) or register your own"
+        )
+    return entries
+
+
+def _io_tensors(graph: ModelGraph, role: str, name: str) -> list[dict[str, Any]]:
+    subgraph = graph.main
+    indices = subgraph.inputs if role == "input" else subgraph.outputs
+    described = []
+    for position, index in enumerate(indices):
+        tensor = subgraph.tensors[index]
+        if tensor.dtype not in C_TYPES:
+            raise UnsupportedError(
+                f"model {role} {position} is {tensor.dtype}; bundles support {', '.join(C_TYPES)}"
+            )
+        ctype, low, high = C_TYPES[tensor.dtype]
+        quant = tensor.quantization
+        quantized = quant is not None and low is not None
+        described.append(
+            {
+                "role": role,
+                "index": position,
+                "MACRO": f"{name.upper()}_{role.upper()}{position}",
+                "dtype": tensor.dtype,
+                "ctype": ctype,
+                "shape": list(tensor.shape),
+                "shape_text": "x".join(map(str, tensor.shape)),
+                "size": tensor.elements,
+                "quantized": quantized,
+                "scale_text": c_float(quant.scales[0]) if quantized else "",
+                "zero_point": quant.zero_points[0] if quantized else 0,
+                "min": low,
+                "max": high,
+            }
+        )
+    return described
+
+
+def _sample_inputs(
+    sample: str | Path | None, graph: ModelGraph
+) -> tuple[dict[str, dict[str, np.ndarray]], str]:
+    """Input arrays for the self-test, keyed ``input_<i>``, and where they came from."""
+    subgraph = graph.main
+    arrays: dict[str, np.ndarray] = {}
+    rng = np.random.default_rng(0)
+    for position, index in enumerate(subgraph.inputs):
+        tensor = subgraph.tensors[index]
+        dtype = np.dtype(tensor.dtype)
+        if sample is not None and position == 0:
+            arrays[f"input_{position}"] = _sample_from_file(Path(sample), tensor)
+        elif np.issubdtype(dtype, np.integer):
+            info = np.iinfo(dtype)
+            arrays[f"input_{position}"] = rng.integers(info.min, info.max + 1, size=tensor.shape, dtype=dtype)
+        else:
+            arrays[f"input_{position}"] = rng.random(size=tensor.shape, dtype=np.float32).astype(dtype)
+    source = f"first sample of {Path(sample).name}" if sample is not None else "seeded random values, seed 0"
+    return arrays, source
+
+
+def _sample_from_file(path: Path, tensor: Any) -> np.ndarray:
+    from edgeq.conversion.evaluate import TensorInfo, quantize
+
+    if not path.is_file():
+        raise InputError(f"--sample {path} does not exist")
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            values = data["x"] if hasattr(data, "files") else np.asarray(data)
+    except (OSError, ValueError, KeyError) as exc:
+        raise InputError(f"--sample {path} is not an .npy file or an .npz with array 'x'") from exc
+    first = np.asarray(values)[0].reshape(-1)
+    if first.size != tensor.elements:
+        raise InputError(
+            f"--sample {path} has samples of {first.size} values; the model input has {tensor.elements}"
+        )
+    quant = tensor.quantization
+    info = TensorInfo(
+        tensor.name,
+        tensor.shape,
+        tensor.dtype,
+        quant.scales[0] if quant else 0.0,
+        quant.zero_points[0] if quant else 0,
+    )
+    if np.issubdtype(first.dtype, np.floating) or not np.issubdtype(np.dtype(tensor.dtype), np.integer):
+        return quantize(first.astype(np.float32), info).reshape(tensor.shape)
+    return first.astype(tensor.dtype).reshape(tensor.shape)
+
+
+def _c_values(values: np.ndarray, dtype: str) -> str:
+    if dtype.startswith("float"):
+        return "\n".join(
+            "  " + ", ".join(c_float(float(v)) for v in values[start : start + 8]) + ","
+            for start in range(0, len(values), 8)
+        )
+    return c_ints([int(v) for v in values])
+
+
+def _labels(labels: str | Path | list[str] | None, graph: ModelGraph) -> list[str]:
+    if labels is None:
+        return []
+    if isinstance(labels, (str, Path)):
+        path = Path(labels)
+        if not path.is_file():
+            raise InputError(f"--labels {path} does not exist")
+        try:
+            texts = path.read_text(encoding="utf-8").splitlines()
+        except UnicodeDecodeError as exc:
+            raise InputError(f"--labels {path} is not UTF-8 text") from exc
+        while texts and not texts[-1].strip():
+            texts.pop()
+    else:
+        texts = list(labels)
+    classes = graph.main.tensors[graph.main.outputs[0]].shape[-1] if graph.main.outputs else 0
+    if len(texts) != classes:
+        raise InputError(
+            f"--labels has {len(texts)} labels but the model's first output has {classes} classes"
+        )
+    return texts
