@@ -68,3 +68,28 @@ def dense_data(tmp_path: Path) -> Path:
     path = tmp_path / "dense.npz"
     np.savez(path, x=rng.normal(size=(64, 4)).astype(np.float32), y=rng.integers(0, 3, size=64))
     return path
+
+
+GOLDEN = REPO / "tests" / "golden"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--update-golden", action="store_true", help="rewrite golden files from the current output"
+    )
+
+
+@pytest.fixture()
+def update_golden(request: pytest.FixtureRequest) -> bool:
+    return bool(request.config.getoption("--update-golden"))
+
+
+@pytest.fixture(scope="session")
+def tiny_int8() -> Path:
+    """A checked-in 3 KB int8 model (tests/golden/make_models.py): conv, depthwise, pool, dense."""
+    return GOLDEN / "tiny_int8.tflite"
+
+
+@pytest.fixture(scope="session")
+def tiny_int16x8() -> Path:
+    return GOLDEN / "tiny_int16x8.tflite"

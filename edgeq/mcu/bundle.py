@@ -292,16 +292,11 @@ def _sample_inputs(
 
 
 def _sample_from_file(path: Path, tensor: Any) -> np.ndarray:
+    """The first sample of a data file (any format ``--calib`` takes), in the input's type."""
     from edgeq.conversion.evaluate import TensorInfo, quantize
+    from edgeq.data import read_dataset
 
-    if not path.is_file():
-        raise InputError(f"--sample {path} does not exist")
-    try:
-        with np.load(path, allow_pickle=False) as data:
-            values = data["x"] if hasattr(data, "files") else np.asarray(data)
-    except (OSError, ValueError, KeyError) as exc:
-        raise InputError(f"--sample {path} is not an .npy file or an .npz with array 'x'") from exc
-    first = np.asarray(values)[0].reshape(-1)
+    first = np.asarray(read_dataset(path, (None, *tensor.shape[1:]), "sample").x[0]).reshape(-1)
     if first.size != tensor.elements:
         raise InputError(
             f"--sample {path} has samples of {first.size} values; the model input has {tensor.elements}"

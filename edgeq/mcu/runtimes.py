@@ -171,8 +171,7 @@ def check_tflm(model: bytes) -> TFLMReport:
     if not first.ok:
         return TFLMReport(runs=False, failing_op=first.failing_op, reason=first.reason(), arena=None)
     totals = first.data.get("totals", {})
-    total = int(totals.get("total", 0))
-    minimum, below = _prove_minimum(model, total, arena)
+    minimum, below = _smallest_arena(model, int(totals.get("total", 0)), arena)
     return TFLMReport(
         runs=True, failing_op=None, reason=None,
         arena=ArenaMeasurement(
@@ -183,24 +182,30 @@ def check_tflm(model: bytes) -> TFLMReport:
     )  # fmt: skip
 
 
-def _prove_minimum(model: bytes, estimate: int, known_good: int) -> tuple[int, bool]:
-    """Check ``estimate`` works and ``estimate - 16`` does not; bisect where either is wrong.
+def _smallest_arena(model: bytes, recorded: int, known_good: int) -> tuple[int, bool]:
+    """The smallest arena that allocates and invokes, and whether 16 bytes less also worked.
 
-    Returns the smallest working size found and whether 16 bytes less still worked.
+    The recording allocator's total is where the search starts: usually it is the answer, but
+    kernels' temporary allocations during preparation can need more. Each round tries up to 16
+    sizes in one child process: first ``recorded ± 16 * 2**k``, then evenly spaced sizes in the
+    interval that holds the boundary, until it is one byte wide. Assumes a larger arena never fails.
     """
     step = lambda size: {"run": "tflm", "arena": size}  # noqa: E731
-    at, below = (r.ok for r in run_probe(model, [step(estimate), step(max(estimate - 16, 1))]))
-    if at and not below:
-        return estimate, False
-    # invariant: ``high`` works, ``low`` fails (a crash counts as failing)
-    low, high = (1, estimate - 16) if at else (estimate, known_good)
-    while high - low > 1:
-        middle = (low + high) // 2
-        if run_probe(model, [step(middle)])[0].ok:
-            high = middle
-        else:
-            low = middle
-    return high, run_probe(model, [step(max(high - 16, 1))])[0].ok
+    low = 0  # the largest size known to fail
+    around = {recorded + sign * 16 * 2**k for sign in (-1, 1) for k in range(15 if sign > 0 else 4)}
+    candidates = sorted(size for size in {recorded, known_good, *around} if 0 < size <= known_good)
+    while True:
+        candidates = [c for c in candidates if c > low]
+        results = run_probe(model, [step(c) for c in candidates])
+        working = [c for c, r in zip(candidates, results, strict=True) if r.ok]
+        high = working[0] if working else known_good
+        low = max([c for c, r in zip(candidates, results, strict=True) if not r.ok and c < high], default=low)
+        if high - low <= 1:
+            break
+        count = min(16, high - low - 1)
+        candidates = sorted({low + (high - low) * (i + 1) // (count + 1) for i in range(count)} | {high})
+    below = run_probe(model, [step(high - 16)])[0].ok if high > 16 else False
+    return high, below
 
 
 def check_litert(model: bytes) -> StepResult:
