@@ -5,12 +5,14 @@ from __future__ import annotations
 import platform
 import re
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 
 import numpy as np
 
 from edgeq import __version__
+from edgeq.conversion.evaluate import TensorInfo
 from edgeq.conversion.modes import parse_modes
 from edgeq.data import Dataset, Preprocessing, prepare_dataset, read_dataset
 from edgeq.errors import InputError, UnsupportedError
@@ -50,9 +52,10 @@ def convert(
     Raises InputError for bad files, data or options, UnsupportedError for models the modes
     cannot express, ConversionError when TensorFlow's converter fails otherwise.
     """
-    from edgeq.conversion.evaluate import REFERENCE_KERNELS, TFLiteRunner, evaluate
+    from edgeq.conversion.evaluate import REFERENCE_KERNELS, evaluate
     from edgeq.conversion.loading import load_model
     from edgeq.conversion.tflite_converter import convert_variant
+    from edgeq.tflite import read_tflite
 
     say = progress or (lambda _message: None)
     variants = parse_modes(mode if isinstance(mode, str) else ",".join(mode), io)
@@ -110,12 +113,11 @@ def convert(
         converted = convert_variant(
             source, variant, calibration_set.x if calibration_set else None, static_batch
         )
-        runner = TFLiteRunner(converted.tflite)
-        runs = _runs_with_default_kernels(converted.tflite, smoke_input)
+        say(f"running {variant.label} in LiteRT" + (" and evaluating" if evaluation_set is not None else ""))
+        checked = _run_in_litert(converted.tflite, evaluation_set, smoke_input)
         evaluation = None
-        if evaluation_set is not None and reference_outputs is not None:
-            say(f"evaluating {variant.label}")
-            evaluation = evaluate(reference_outputs, runner.run(evaluation_set.x), evaluation_set.y)
+        if checked.outputs is not None and reference_outputs is not None and evaluation_set is not None:
+            evaluation = evaluate(reference_outputs, checked.outputs, evaluation_set.y)
         results.append(
             ModeResult(
                 key=variant.key,
@@ -125,11 +127,12 @@ def convert(
                 file_name=f"{stem}_{variant.key}.tflite",
                 tflite=converted.tflite,
                 conversion_seconds=converted.seconds,
-                ops=tuple(sorted(set(runner.ops))),
-                inputs=runner.inputs,
-                outputs=runner.outputs,
-                runs_in_litert=runs,
+                ops=read_tflite(converted.tflite, variant.label).op_names(),
+                inputs=checked.inputs,
+                outputs=checked.outputs_info,
+                runs_in_litert=checked.runs,
                 evaluation=evaluation,
+                problem=checked.problem,
             )
         )
 
@@ -177,20 +180,47 @@ def _smoke_input(*datasets: Dataset | None) -> np.ndarray | None:
     return None
 
 
-def _runs_with_default_kernels(tflite: bytes, sample: np.ndarray | None) -> bool:
-    """Load and invoke once with LiteRT's default (XNNPACK) kernels, as an app would."""
-    from edgeq.conversion.evaluate import TFLiteRunner
-    from edgeq.conversion.quiet import quiet
+@dataclass(frozen=True)
+class _LiteRTRun:
+    runs: bool
+    inputs: tuple[TensorInfo, ...]
+    outputs_info: tuple[TensorInfo, ...]
+    outputs: list[np.ndarray] | None
+    problem: str | None
 
-    try:
-        with quiet():  # LiteRT announces its XNNPACK delegate on stderr
-            runner = TFLiteRunner(tflite, reference_kernels=False)
-            if sample is None:
-                sample = np.zeros(runner.inputs[0].shape, dtype=np.float32)
-            outputs = runner.run(sample)
-    except (InputError, ValueError, RuntimeError):
-        return False
-    return all(np.all(np.isfinite(output)) for output in outputs)
+
+def _run_in_litert(tflite: bytes, evaluation: Dataset | None, smoke: np.ndarray | None) -> _LiteRTRun:
+    """Evaluate with the reference kernels and run once with the default (XNNPACK) kernels, as an
+    app would, both in a child process: LiteRT aborts the process on some models (for example an
+    int8 SOFTMAX whose input scale is near zero), and that must not take edgeq down with it."""
+    from edgeq.mcu.runtimes import run_probe
+
+    arrays = {"smoke.npz": {"x": smoke if smoke is not None else np.zeros((0,), np.float32)}}
+    steps = [{"run": "evaluate", "reference": False, "samples": "smoke.npz" if smoke is not None else None}]
+    if evaluation is not None:
+        arrays["eval.npz"] = {"x": evaluation.x}
+        steps.insert(0, {"run": "evaluate", "reference": True, "samples": "eval.npz", "outputs": "out.npz"})
+    results = run_probe(tflite, steps, arrays)
+    described = next((r for r in results if r.ok), None)
+    inputs = tuple(_tensor_info(d) for d in described.data["input_details"]) if described else ()
+    outputs_info = tuple(_tensor_info(d) for d in described.data["output_details"]) if described else ()
+    outputs = None
+    if evaluation is not None and results[0].ok:
+        saved = results[0].data["arrays"]
+        outputs = [saved[f"output_{i}"] for i in range(len(saved))]
+    failed = [
+        (kind, r)
+        for kind, r in zip(("reference", "default")[-len(results) :], results, strict=True)
+        if not r.ok
+    ]
+    problem = "; ".join(f"LiteRT ({kind} kernels): {r.reason()}" for kind, r in failed) or None
+    return _LiteRTRun(
+        runs=results[-1].ok, inputs=inputs, outputs_info=outputs_info, outputs=outputs, problem=problem
+    )
+
+
+def _tensor_info(described: dict) -> TensorInfo:
+    return TensorInfo(**{**described, "shape": tuple(described["shape"])})
 
 
 def _describe(dataset: Dataset | None) -> dict[str, object] | None:

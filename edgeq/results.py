@@ -29,6 +29,7 @@ class ModeResult:
     outputs: tuple[TensorInfo, ...]
     runs_in_litert: bool
     evaluation: Evaluation | None = None
+    problem: str | None = None
 
     @property
     def size_bytes(self) -> int:
@@ -48,6 +49,7 @@ class ModeResult:
             "outputs": [info.to_dict() for info in self.outputs],
             "runs_in_litert": self.runs_in_litert,
             "evaluation": self.evaluation.to_dict() if self.evaluation else None,
+            "problem": self.problem,
         }
 
 

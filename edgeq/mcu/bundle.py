@@ -151,7 +151,7 @@ def export_mcu(
     ran = run_probe(tflite, [step], {"in.npz": sample_arrays})[0]
     if not ran.ok:
         raise UnsupportedError(f"TensorFlow Lite Micro failed on the sample input: {ran.reason()}")
-    expected = ran.data["outputs"]
+    expected = ran.data["arrays"]
     for tensor, key in zip(inputs, sorted(sample_arrays), strict=True):
         tensor["sample"] = _c_values(sample_arrays[key].reshape(-1), tensor["dtype"])
     for tensor in outputs:

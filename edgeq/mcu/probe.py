@@ -6,7 +6,9 @@ segfaults on some arenas that are too small), so edgeq never runs them in its ow
 JSON line per finished step. A step that crashes prints nothing; the parent sees which step did.
 
 Steps: ``{"run": "tflm", "arena": N, "allocations": bool, "inputs": "in.npz"|null,
-"outputs": "out.npz"|null}`` and ``{"run": "litert", "inputs": ..., "outputs": ...}``.
+"outputs": "out.npz"|null}``, ``{"run": "litert", "inputs": ..., "outputs": ...}`` (raw tensors)
+and ``{"run": "evaluate", "reference": bool, "samples": "x.npz"|null, "outputs": ...}`` (float
+samples through edgeq's TFLiteRunner).
 """
 
 from __future__ import annotations
@@ -121,14 +123,45 @@ def _run_litert(model: bytes, step: dict[str, Any]) -> dict[str, Any]:
     return result
 
 
+def _run_evaluate(model: bytes, step: dict[str, Any]) -> dict[str, Any]:
+    """LiteRT on float samples (quantizing and dequantizing as an app would): I/O details and outputs."""
+    from edgeq.conversion.evaluate import TFLiteRunner
+
+    result: dict[str, Any] = {"ok": False}
+    with _captured_stderr() as log:
+        try:
+            runner = TFLiteRunner(model, reference_kernels=bool(step.get("reference", True)))
+            if step.get("samples"):
+                with np.load(step["samples"]) as data:
+                    samples = data["x"]
+            else:  # no data: one invocation on zeros still proves the kernels run
+                samples = np.zeros(runner.inputs[0].shape, dtype=np.float32)
+            outputs = runner.run(samples)
+            result.update(
+                ok=all(bool(np.all(np.isfinite(o))) for o in outputs),
+                input_details=[info.to_dict() for info in runner.inputs],
+                output_details=[info.to_dict() for info in runner.outputs],
+            )
+            if not result["ok"]:
+                result["error"] = "the outputs contain NaN or infinite values"
+        except Exception as exc:  # LiteRT raises ValueError / RuntimeError; edgeq InputError
+            result["error"] = str(exc)
+    result["log"] = log[-20:]
+    if result["ok"] and step.get("outputs"):
+        np.savez(step["outputs"], **{f"output_{i}": o for i, o in enumerate(outputs)})
+    return result
+
+
+_RUNNERS = {"tflm": _run_tflm, "litert": _run_litert, "evaluate": _run_evaluate}
+
+
 def main(request_path: str) -> None:
     with open(request_path, encoding="utf-8") as handle:
         request = json.load(handle)
     with open(request["model"], "rb") as handle:
         model = handle.read()
     for step in request["steps"]:
-        runner = _run_tflm if step["run"] == "tflm" else _run_litert
-        print(json.dumps(runner(model, step)), flush=True)
+        print(json.dumps(_RUNNERS[step["run"]](model, step)), flush=True)
 
 
 if __name__ == "__main__":

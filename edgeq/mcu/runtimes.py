@@ -74,7 +74,10 @@ def run_probe(
         for name, values in (arrays or {}).items():
             np.savez(folder / name, **values)
         resolved = [
-            {k: (str(folder / v) if k in ("inputs", "outputs") and v else v) for k, v in step.items()}
+            {
+                k: (str(folder / v) if k in ("inputs", "outputs", "samples") and v else v)
+                for k, v in step.items()
+            }
             for step in steps
         ]
         while len(results) < len(resolved):
@@ -106,7 +109,7 @@ def run_probe(
                 with np.load(step["outputs"]) as data:
                     outputs = {key: data[key] for key in data}
                 results[index] = StepResult(
-                    ok=True, log=results[index].log, data={**results[index].data, "outputs": outputs}
+                    ok=True, log=results[index].log, data={**results[index].data, "arrays": outputs}
                 )
     return results
 

@@ -84,10 +84,10 @@ def footnotes(result: ConvertResult) -> list[str]:
         )
     else:
         notes.append("No --eval data: accuracy and fidelity were not measured.")
-    if not all(mode.runs_in_litert for mode in result.modes):
-        failing = ", ".join(mode.label for mode in result.modes if not mode.runs_in_litert)
-        notes.append(f"These files did NOT load and run in LiteRT: {failing}.")
-    else:
+    problems = [f"{mode.label}: {mode.problem}" for mode in result.modes if mode.problem]
+    if problems:
+        notes.append("Problems (accuracy not measured where LiteRT failed): " + "; ".join(problems) + ".")
+    if all(mode.runs_in_litert for mode in result.modes):
         notes.append("Every file loaded and ran in LiteRT (ai_edge_litert).")
     return notes
 
