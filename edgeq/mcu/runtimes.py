@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+import signal
 import subprocess
 import sys
 import tempfile
@@ -57,7 +58,7 @@ class StepResult:
 
     def reason(self) -> str:
         if self.crashed:
-            return "the interpreter crashed"
+            return f"the interpreter crashed ({self.error})" if self.error else "the interpreter crashed"
         lines = [line.strip() for line in self.log if line.strip()]
         return (lines[-1] if lines else self.error or "failed")[:200]
 
@@ -91,8 +92,9 @@ def run_probe(
                 )  # fmt: skip
                 lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
                 crashed = done.returncode != 0
+                how = _exit_description(done.returncode)
             except subprocess.TimeoutExpired:
-                lines, crashed = [], True
+                lines, crashed, how = [], True, f"no answer within {PROBE_TIMEOUT_S} s"
             for line in lines:
                 payload = json.loads(line)
                 results.append(
@@ -102,7 +104,7 @@ def run_probe(
                     )
                 )  # fmt: skip
             if crashed and len(results) < len(resolved):
-                results.append(StepResult(ok=False, crashed=True))
+                results.append(StepResult(ok=False, crashed=True, error=how))
         outputs = {}
         for index, step in enumerate(resolved):
             if step.get("outputs") and results[index].ok:
@@ -112,6 +114,15 @@ def run_probe(
                     ok=True, log=results[index].log, data={**results[index].data, "arrays": outputs}
                 )
     return results
+
+
+def _exit_description(returncode: int) -> str:
+    if returncode < 0:
+        try:
+            return signal.Signals(-returncode).name
+        except ValueError:
+            return f"signal {-returncode}"
+    return f"exit status {returncode}"
 
 
 def _require_packages() -> None:

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 import edgeq
+from edgeq.mcu.runtimes import check_tflm, run_probe
 from edgeq.zoo import ZOO, calibration_data
 
 # MLPerf Tiny's reference int8 models use these ops and no others; MEAN (from global average
@@ -21,13 +22,19 @@ MLPERF_OPS = {
 }
 
 
-@pytest.mark.parametrize("name", ["kws", "vww", "ic", "ad"])
-def test_int8_conversion_uses_only_mlperf_ops(name, tmp_path):
+@pytest.fixture(scope="module", params=["kws", "vww", "ic", "ad"])
+def zoo_int8(request, tmp_path_factory):
+    """(name, Keras model, int8 ModeResult) for each MLPerf Tiny model, converted once."""
+    name = request.param
+    folder = tmp_path_factory.mktemp(name)
     model = ZOO[name]()
-    model.save(tmp_path / "m.keras")
-    np.savez(tmp_path / "c.npz", x=calibration_data(name))
+    model.save(folder / "m.keras")
+    np.savez(folder / "c.npz", x=calibration_data(name))
+    return name, model, edgeq.convert(folder / "m.keras", calib=folder / "c.npz", mode="int8").mode("int8")
 
-    int8 = edgeq.convert(tmp_path / "m.keras", calib=tmp_path / "c.npz", mode="int8").mode("int8")
+
+def test_int8_conversion_uses_only_mlperf_ops(zoo_int8):
+    _, model, int8 = zoo_int8
 
     assert set(int8.ops) <= MLPERF_OPS, int8.ops
     assert int8.runs_in_litert
@@ -35,3 +42,17 @@ def test_int8_conversion_uses_only_mlperf_ops(name, tmp_path):
     assert int8.outputs[0].shape == (1, *model.output_shape[1:])
     # int8 weights plus per-channel scales and int32 biases: under two bytes a parameter (float32 takes four).
     assert int8.size_bytes < 2 * model.count_params()
+
+
+def test_measured_arena_is_the_exact_minimum(zoo_int8):
+    """The arena edgeq reports lets the real TFLM interpreter allocate and invoke; 16 bytes less does not."""
+    _, _, int8 = zoo_int8
+    report = check_tflm(int8.tflite)
+    assert report.runs and report.arena is not None
+    minimum = report.arena.minimum_bytes
+    at, below = run_probe(
+        int8.tflite, [{"run": "tflm", "arena": minimum}, {"run": "tflm", "arena": minimum - 16}]
+    )
+    assert at.ok and not below.ok
+    # TFLM either reports the failed allocation or, for some models (AD), segfaults: both are "does not run"
+    assert below.crashed or "failed to allocate" in (below.error or "")
