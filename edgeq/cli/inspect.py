@@ -62,7 +62,7 @@ def inspect(
         arena = tflm.arena
         stdout.print(
             f"TFLite Micro: runs; minimum tensor arena {arena.minimum_bytes:,} bytes, measured "
-            f"({arena.minimum_bytes - 16:,} fails) — {arena.note}"
+            f"({arena.minimum_bytes - 1:,} fails) — {arena.note}"
         )
     else:
         op = f" (op {tflm.failing_op})" if tflm.failing_op else ""
