@@ -77,27 +77,22 @@ def convert(
             )
         spec = source.inputs[0]
         classes = _class_count(source.outputs[0].shape) if source.outputs else None
-        if calib is not None:
-            calibration_set = prepare_dataset(
-                read_dataset(calib, spec.shape, "calibration"),
+
+        def load(data: str | Path, role: str, samples: int | None) -> Dataset:
+            raw = read_dataset(data, spec.shape, role)
+            return prepare_dataset(
+                raw,
                 spec.shape,
                 spec.dtype,
                 preprocessing,
-                "calibration",
-                samples=calib_samples,
-                seed=seed,
-            )
-        if eval is not None:
-            evaluation_set = prepare_dataset(
-                read_dataset(eval, spec.shape, "evaluation"),
-                spec.shape,
-                spec.dtype,
-                preprocessing,
-                "evaluation",
-                samples=eval_samples,
+                role,
+                samples=samples,
                 seed=seed,
                 num_classes=classes,
             )
+
+        calibration_set = load(calib, "calibration", calib_samples) if calib is not None else None
+        evaluation_set = load(eval, "evaluation", eval_samples) if eval is not None else None
 
     reference_outputs = reference = None
     if evaluation_set is not None:
