@@ -10,20 +10,38 @@ from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
 
-__all__ = ["ConvertResult", "ModeResult", "__version__", "convert"]
+__all__ = [
+    "ConvertResult",
+    "ExportResult",
+    "InspectResult",
+    "ModeResult",
+    "__version__",
+    "convert",
+    "export_mcu",
+    "inspect",
+]
 
 if TYPE_CHECKING:
-    from edgeq.api import convert
+    from edgeq.api import convert, export_mcu, inspect
+    from edgeq.inspection import InspectResult
+    from edgeq.mcu.bundle import ExportResult
     from edgeq.results import ConvertResult, ModeResult
+
+_LAZY = {
+    "convert": ("edgeq.api", "convert"),
+    "inspect": ("edgeq.api", "inspect"),
+    "export_mcu": ("edgeq.api", "export_mcu"),
+    "ConvertResult": ("edgeq.results", "ConvertResult"),
+    "ModeResult": ("edgeq.results", "ModeResult"),
+    "InspectResult": ("edgeq.inspection", "InspectResult"),
+    "ExportResult": ("edgeq.mcu.bundle", "ExportResult"),
+}
 
 
 def __getattr__(name: str) -> Any:
-    if name == "convert":
-        from edgeq.api import convert
+    if name in _LAZY:
+        import importlib
 
-        return convert
-    if name in ("ConvertResult", "ModeResult"):
-        from edgeq import results
-
-        return getattr(results, name)
+        module, attribute = _LAZY[name]
+        return getattr(importlib.import_module(module), attribute)
     raise AttributeError(f"module 'edgeq' has no attribute {name!r}")

@@ -16,7 +16,11 @@ from edgeq.conversion.evaluate import TensorInfo
 from edgeq.conversion.modes import parse_modes
 from edgeq.data import Dataset, Preprocessing, prepare_dataset, read_dataset
 from edgeq.errors import InputError, UnsupportedError
+from edgeq.inspection import inspect
+from edgeq.mcu.bundle import export_mcu
 from edgeq.results import ConvertResult, ModeResult, SizeBaseline
+
+__all__ = ["convert", "export_mcu", "inspect"]
 
 Progress = Callable[[str], None]
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -9,9 +10,10 @@ from typing import Any
 
 from edgeq import __version__
 from edgeq.mcu.runtimes import StepResult, TFLMReport, check_litert, check_tflm
-from edgeq.tflite import ModelGraph, read_tflite_file
+from edgeq.tflite import ModelGraph, read_tflite
 from edgeq.tflite.analysis import OperatorCost, QuantizationSummary, operator_costs, quantization_summary
 from edgeq.tflite.memory import MemoryPlan, plan_memory
+from edgeq.tflite.reader import read_model_bytes
 
 SCHEMA_VERSION = 1
 
@@ -127,16 +129,20 @@ def inspect(model: str | Path) -> InspectResult:
     Raises InputError for a missing or malformed file (nothing malformed reaches an interpreter),
     ToolchainError when tflite-micro or ai-edge-litert is not installed.
     """
-    graph = read_tflite_file(model)
-    tflite = Path(model).read_bytes()
+    tflite = read_model_bytes(model)
+    graph = read_tflite(tflite, str(model))
     litert = check_litert(tflite)
+    tflm = check_tflm(tflite)
+    if tflm.failing_op == "CUSTOM":
+        codes = sorted({op.custom_code or "" for op in graph.main.operators if op.is_custom})
+        tflm = dataclasses.replace(tflm, failing_op=f"CUSTOM ({', '.join(codes)})")
     return InspectResult(
         path=str(model),
         graph=graph,
         operators=operator_costs(graph),
         memory=plan_memory(graph),
         quantization=quantization_summary(graph),
-        tflm=check_tflm(tflite),
+        tflm=tflm,
         litert=_target("litert", litert),
     )
 

@@ -60,9 +60,12 @@ def inspect(
     tflm = result.tflm
     if tflm.runs and tflm.arena is not None:
         arena = tflm.arena
+        from edgeq.mcu.bundle import default_margin
+
         stdout.print(
             f"TFLite Micro: runs; minimum tensor arena {arena.minimum_bytes:,} bytes, measured "
-            f"({arena.minimum_bytes - 1:,} fails) — {arena.note}"
+            f"({arena.minimum_bytes - 1:,} fails) — {arena.note}; edgeq export mcu adds a margin of "
+            f"{default_margin(arena.minimum_bytes):,} bytes for optimized kernels' scratch buffers"
         )
     else:
         op = f" (op {tflm.failing_op})" if tflm.failing_op else ""

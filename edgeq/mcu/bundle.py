@@ -20,7 +20,8 @@ from edgeq.errors import InputError, UnsupportedError
 from edgeq.mcu.cnames import c_bytes, c_float, c_identifier, c_ints, c_string, suggest_identifier
 from edgeq.mcu.resolver import TFLM_RESOLVER_METHODS
 from edgeq.outputs import atomic_output_dir, check_output_dir
-from edgeq.tflite import ModelGraph, read_tflite_file
+from edgeq.tflite import ModelGraph, read_tflite
+from edgeq.tflite.reader import read_model_bytes
 
 TEMPLATE_ROOT = Path(__file__).resolve().parent.parent.parent / "firmware_templates"
 TEMPLATES = ("arduino", "esp-idf", "zephyr", "tflm-cmake", "plain")
@@ -132,9 +133,9 @@ def export_mcu(
     model_path = Path(model)
     name = c_identifier(name) if name is not None else suggest_identifier(model_path.stem)
     check_output_dir(output, force)
-    graph = read_tflite_file(model_path)
+    tflite = read_model_bytes(model_path)
+    graph = read_tflite(tflite, str(model_path))
     label_texts = _labels(labels, graph)
-    tflite = model_path.read_bytes()
     ops = _resolver_entries(graph)
     report = check_tflm(tflite)
     if not report.runs or report.arena is None:

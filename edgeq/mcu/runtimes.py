@@ -49,6 +49,7 @@ class StepResult:
             r"Op builtin_code out of range: (\d+)",
             r"Node number \d+ \(([A-Z0-9_]+)\) failed",
             r"Node ([A-Z0-9_]+) \(number \d+\) failed",
+            r"Failed to get registration from op code ([A-Z0-9_]+)",
             r"([A-Z][A-Z0-9_]+) failed to (?:prepare|invoke)",
         ):
             match = re.search(pattern, text)
@@ -57,10 +58,12 @@ class StepResult:
         return None
 
     def reason(self) -> str:
+        """One line: the interpreter's last error message, else its exception text."""
         if self.crashed:
             return f"the interpreter crashed ({self.error})" if self.error else "the interpreter crashed"
-        lines = [line.strip() for line in self.log if line.strip()]
-        return (lines[-1] if lines else self.error or "failed")[:200]
+        lines = [line.strip() for line in self.log if line.strip() and not line.startswith("INFO:")]
+        text = lines[-1] if lines else (self.error or "failed").strip().splitlines()[0]
+        return text[:200]
 
 
 def run_probe(

@@ -88,16 +88,20 @@ def builtin_op_name(code: int) -> str:
     return _builtin_names.get(code, f"BUILTIN_{code}")
 
 
-def read_tflite_file(path: str | Path) -> ModelGraph:
-    """Read and verify a .tflite file; InputError when missing, unreadable or malformed."""
+def read_model_bytes(path: str | Path) -> bytes:
+    """The bytes of a model file; InputError when it is missing or unreadable."""
     path = Path(path)
     if not path.is_file():
         raise InputError(f"model {path} does not exist: check the path")
     try:
-        data = path.read_bytes()
+        return path.read_bytes()
     except OSError as exc:
         raise InputError(f"model {path} cannot be read ({exc.strerror})") from exc
-    return read_tflite(data, str(path))
+
+
+def read_tflite_file(path: str | Path) -> ModelGraph:
+    """Read and verify a .tflite file; InputError when missing, unreadable or malformed."""
+    return read_tflite(read_model_bytes(path), str(path))
 
 
 def read_tflite(data: bytes, source: str = "model") -> ModelGraph:

@@ -103,3 +103,23 @@ def test_float16_model_names_the_op_tflm_lacks(demo_run):
     assert not inspected.tflm.runs and inspected.tflm.failing_op == "DEQUANTIZE"
     assert inspected.litert.runs
     assert inspected.quantization.scheme == "float16 weights"
+
+
+def test_flex_ops_are_flagged_and_named(tmp_path):
+    """A file converted with SELECT_TF_OPS (which edgeq itself never emits) is inspected honestly."""
+    from edgeq.conversion.quiet import import_tensorflow, quiet
+
+    tf = import_tensorflow()
+
+    @tf.function(input_signature=[tf.TensorSpec([1, 4], tf.float32)])
+    def determinant(x):
+        return tf.linalg.det(tf.reshape(x, [1, 2, 2]))
+
+    with quiet():
+        converter = tf.lite.TFLiteConverter.from_concrete_functions([determinant.get_concrete_function()])
+        converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS, tf.lite.OpsSet.SELECT_TF_OPS]
+        (tmp_path / "flex.tflite").write_bytes(converter.convert())
+    result = inspect(tmp_path / "flex.tflite")
+    assert result.flex_ops == ("FlexMatrixDeterminant",)
+    assert not result.tflm.runs and result.tflm.failing_op == "CUSTOM (FlexMatrixDeterminant)"
+    assert not result.litert.runs  # ai_edge_litert has no Flex delegate

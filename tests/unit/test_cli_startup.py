@@ -32,6 +32,7 @@ def _timed(argv: list[str]) -> float:
 
 
 def test_public_api_names_are_the_function_and_results():
-    assert callable(edgeq.convert)
+    assert callable(edgeq.convert) and callable(edgeq.inspect) and callable(edgeq.export_mcu)
+    assert edgeq.InspectResult.__dataclass_params__.frozen and edgeq.ExportResult.__dataclass_params__.frozen
     assert edgeq.ConvertResult.__dataclass_params__.frozen
     assert edgeq.__version__ == metadata.version("edgeq")
