@@ -1,0 +1,196 @@
+"""A numpy model of TensorFlow Lite Micro's int8 reference kernels, run over edgeq's ModelGraph.
+
+It exists to pin down TFLM's integer arithmetic (constants, rounding, padding, clamping) before
+the C generator emits the same arithmetic, and to test both against the real TFLM interpreter
+with zero tolerance. Supported: CONV_2D, DEPTHWISE_CONV_2D, FULLY_CONNECTED, AVERAGE_POOL_2D,
+MAX_POOL_2D, RESHAPE; int8 activations, int8 weights (per-channel or per-tensor), int32 bias.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from edgeq.engine.fixedpoint import multiply_by_quantized_multiplier, quantize_multiplier
+from edgeq.errors import UnsupportedError
+from edgeq.tflite.graph import ModelGraph, Operator, Subgraph, Tensor
+
+SUPPORTED = ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "AVERAGE_POOL_2D", "MAX_POOL_2D", "RESHAPE")
+
+
+@dataclass(frozen=True)
+class Requantize:
+    """Per-output-channel (or single) Q31 multipliers and shifts, and the output's clamp range."""
+
+    multipliers: tuple[int, ...]
+    shifts: tuple[int, ...]
+    output_zero_point: int
+    activation_min: int
+    activation_max: int
+
+
+def activation_range(activation: str, output: Tensor) -> tuple[int, int]:
+    """TFLite's CalculateActivationRangeQuantized for int8 outputs."""
+    low, high = -128, 127
+    scale, zero_point = output.quantization.scales[0], output.quantization.zero_points[0]
+
+    def quantize(value: float) -> int:
+        return zero_point + int(np.round(np.float32(value) / np.float32(scale)))
+
+    if activation == "RELU":
+        return max(low, quantize(0.0)), high
+    if activation == "RELU6":
+        return max(low, quantize(0.0)), min(high, quantize(6.0))
+    if activation == "RELU_N1_TO_1":
+        return max(low, quantize(-1.0)), min(high, quantize(1.0))
+    return low, high
+
+
+def requantize_params(subgraph: Subgraph, op: Operator) -> Requantize:
+    """The multipliers of a conv / depthwise / fully-connected op, as TFLM computes them at prepare."""
+    tensors = subgraph.tensors
+    source, weights, output = tensors[op.inputs[0]], tensors[op.inputs[1]], tensors[op.outputs[0]]
+    input_scale = float(np.float32(source.quantization.scales[0]))
+    output_scale = float(np.float32(output.quantization.scales[0]))
+    pairs = [
+        quantize_multiplier(input_scale * float(np.float32(filter_scale)) / output_scale)
+        for filter_scale in weights.quantization.scales
+    ]
+    low, high = activation_range(str(op.option.get("fused_activation", "NONE")), output)
+    return Requantize(
+        multipliers=tuple(q for q, _ in pairs),
+        shifts=tuple(s for _, s in pairs),
+        output_zero_point=output.quantization.zero_points[0],
+        activation_min=low,
+        activation_max=high,
+    )
+
+
+def _padding(
+    option: dict, in_h: int, in_w: int, k_h: int, k_w: int, out_h: int, out_w: int
+) -> tuple[int, int]:
+    """TFLite's ComputePaddingHeightWidth (the top/left pad; VALID pads nothing)."""
+    if option.get("padding") != "SAME":
+        return 0, 0
+    dilation_h, dilation_w = option.get("dilation_h", 1), option.get("dilation_w", 1)
+
+    def pad(stride: int, dilation: int, size: int, kernel: int, out: int) -> int:
+        effective = (kernel - 1) * dilation + 1
+        return max(((out - 1) * stride + effective - size) // 2, 0)
+
+    return (
+        pad(option["stride_h"], dilation_h, in_h, k_h, out_h),
+        pad(option["stride_w"], dilation_w, in_w, k_w, out_w),
+    )
+
+
+def _requantize(acc: np.ndarray, params: Requantize, channel_axis: int = -1) -> np.ndarray:
+    out = np.empty_like(acc, dtype=np.int64)
+    channels = acc.shape[channel_axis]
+    for c in range(channels):
+        index = min(c, len(params.multipliers) - 1)
+        values = np.take(acc, c, axis=channel_axis)
+        scaled = multiply_by_quantized_multiplier(values, params.multipliers[index], params.shifts[index])
+        out_slice = [slice(None)] * acc.ndim
+        out_slice[channel_axis] = c
+        out[tuple(out_slice)] = scaled
+    out += params.output_zero_point
+    return np.clip(out, params.activation_min, params.activation_max).astype(np.int8)
+
+
+def conv2d(subgraph: Subgraph, op: Operator, x: np.ndarray, depthwise: bool) -> np.ndarray:
+    tensors = subgraph.tensors
+    weights = tensors[op.inputs[1]].values().astype(np.int64)
+    bias = (
+        tensors[op.inputs[2]].values().astype(np.int64) if len(op.inputs) > 2 and op.inputs[2] >= 0 else None
+    )
+    output = tensors[op.outputs[0]]
+    option = op.option
+    input_offset = -tensors[op.inputs[0]].quantization.zero_points[0]
+    _, in_h, in_w, in_c = x.shape
+    _, out_h, out_w, out_c = output.shape
+    k_h, k_w = weights.shape[1], weights.shape[2]
+    pad_h, pad_w = _padding(option, in_h, in_w, k_h, k_w, out_h, out_w)
+    stride_h, stride_w = option["stride_h"], option["stride_w"]
+    dil_h, dil_w = option.get("dilation_h", 1), option.get("dilation_w", 1)
+    # input + offset, with out-of-image positions contributing 0 (TFLM skips them)
+    shifted = x.astype(np.int64) + input_offset
+    acc = np.zeros((1, out_h, out_w, out_c), dtype=np.int64)
+    multiplier = out_c // in_c if depthwise else 1
+    for ky in range(k_h):
+        for kx in range(k_w):
+            for oy in range(out_h):
+                iy = oy * stride_h - pad_h + ky * dil_h
+                if not 0 <= iy < in_h:
+                    continue
+                for ox in range(out_w):
+                    ix = ox * stride_w - pad_w + kx * dil_w
+                    if not 0 <= ix < in_w:
+                        continue
+                    pixel = shifted[0, iy, ix]
+                    if depthwise:
+                        acc[0, oy, ox] += np.repeat(pixel, multiplier) * weights[0, ky, kx]
+                    else:
+                        acc[0, oy, ox] += weights[:, ky, kx, :] @ pixel
+    if bias is not None:
+        acc += bias
+    return _requantize(acc, requantize_params(subgraph, op))
+
+
+def fully_connected(subgraph: Subgraph, op: Operator, x: np.ndarray) -> np.ndarray:
+    tensors = subgraph.tensors
+    weights = tensors[op.inputs[1]]
+    filter_offset = -weights.quantization.zero_points[0]
+    w = weights.values().astype(np.int64) + filter_offset
+    input_offset = -tensors[op.inputs[0]].quantization.zero_points[0]
+    rows = x.reshape(-1, w.shape[1]).astype(np.int64) + input_offset
+    acc = rows @ w.T
+    if len(op.inputs) > 2 and op.inputs[2] >= 0:
+        acc += tensors[op.inputs[2]].values().astype(np.int64)
+    out = _requantize(acc, requantize_params(subgraph, op))
+    return out.reshape(tensors[op.outputs[0]].shape)
+
+
+def pool(subgraph: Subgraph, op: Operator, x: np.ndarray, average: bool) -> np.ndarray:
+    output = subgraph.tensors[op.outputs[0]]
+    option = op.option
+    _, in_h, in_w, _ = x.shape
+    _, out_h, out_w, channels = output.shape
+    f_h, f_w = option["filter_h"], option["filter_w"]
+    pad_h, pad_w = _padding({**option, "dilation_h": 1, "dilation_w": 1}, in_h, in_w, f_h, f_w, out_h, out_w)
+    low, high = activation_range(str(option.get("fused_activation", "NONE")), output)
+    result = np.zeros(output.shape, dtype=np.int8)
+    for oy in range(out_h):
+        for ox in range(out_w):
+            y0, x0 = oy * option["stride_h"] - pad_h, ox * option["stride_w"] - pad_w
+            window = x[0, max(y0, 0) : min(y0 + f_h, in_h), max(x0, 0) : min(x0 + f_w, in_w)].astype(np.int64)
+            window = window.reshape(-1, channels)
+            if average:
+                total, count = window.sum(axis=0), window.shape[0]
+                value = np.where(total > 0, (total + count // 2) // count, -((-total + count // 2) // count))
+            else:
+                value = window.max(axis=0)
+            result[0, oy, ox] = np.clip(value, low, high)
+    return result
+
+
+def run_reference(graph: ModelGraph, inputs: list[np.ndarray]) -> list[np.ndarray]:
+    """Run the main subgraph on int8 inputs; returns int8 outputs. UnsupportedError names other ops."""
+    subgraph = graph.main
+    unsupported = sorted({op.opcode for op in subgraph.operators} - set(SUPPORTED))
+    if unsupported:
+        raise UnsupportedError(f"the reference kernels do not cover {', '.join(unsupported)}")
+    values: dict[int, np.ndarray] = dict(zip(subgraph.inputs, inputs, strict=True))
+    for op in subgraph.operators:
+        x = values[op.inputs[0]]
+        if op.opcode in ("CONV_2D", "DEPTHWISE_CONV_2D"):
+            out = conv2d(subgraph, op, x, depthwise=op.opcode == "DEPTHWISE_CONV_2D")
+        elif op.opcode == "FULLY_CONNECTED":
+            out = fully_connected(subgraph, op, x)
+        elif op.opcode in ("AVERAGE_POOL_2D", "MAX_POOL_2D"):
+            out = pool(subgraph, op, x, average=op.opcode == "AVERAGE_POOL_2D")
+        else:  # RESHAPE
+            out = x.reshape(subgraph.tensors[op.outputs[0]].shape)
+        values[op.outputs[0]] = out
+    return [values[t] for t in subgraph.outputs]
