@@ -67,7 +67,7 @@ def requantize_params(subgraph: Subgraph, op: Operator) -> Requantize:
     )
 
 
-def _padding(
+def same_padding(
     option: dict, in_h: int, in_w: int, k_h: int, k_w: int, out_h: int, out_w: int
 ) -> tuple[int, int]:
     """TFLite's ComputePaddingHeightWidth (the top/left pad; VALID pads nothing)."""
@@ -111,7 +111,7 @@ def conv2d(subgraph: Subgraph, op: Operator, x: np.ndarray, depthwise: bool) -> 
     _, in_h, in_w, in_c = x.shape
     _, out_h, out_w, out_c = output.shape
     k_h, k_w = weights.shape[1], weights.shape[2]
-    pad_h, pad_w = _padding(option, in_h, in_w, k_h, k_w, out_h, out_w)
+    pad_h, pad_w = same_padding(option, in_h, in_w, k_h, k_w, out_h, out_w)
     stride_h, stride_w = option["stride_h"], option["stride_w"]
     dil_h, dil_w = option.get("dilation_h", 1), option.get("dilation_w", 1)
     # input + offset, with out-of-image positions contributing 0 (TFLM skips them)
@@ -158,7 +158,9 @@ def pool(subgraph: Subgraph, op: Operator, x: np.ndarray, average: bool) -> np.n
     _, in_h, in_w, _ = x.shape
     _, out_h, out_w, channels = output.shape
     f_h, f_w = option["filter_h"], option["filter_w"]
-    pad_h, pad_w = _padding({**option, "dilation_h": 1, "dilation_w": 1}, in_h, in_w, f_h, f_w, out_h, out_w)
+    pad_h, pad_w = same_padding(
+        {**option, "dilation_h": 1, "dilation_w": 1}, in_h, in_w, f_h, f_w, out_h, out_w
+    )
     low, high = activation_range(str(option.get("fused_activation", "NONE")), output)
     result = np.zeros(output.shape, dtype=np.int8)
     for oy in range(out_h):

@@ -48,17 +48,27 @@ def _aligned(size: int) -> int:
     return (size + ALIGNMENT - 1) // ALIGNMENT * ALIGNMENT
 
 
-def plan_memory(graph: ModelGraph) -> MemoryPlan:
+def plan_memory(graph: ModelGraph, aliases: dict[int, int] | None = None) -> MemoryPlan:
+    """Plan the main subgraph. ``aliases`` maps a tensor to the one whose memory it shares (a
+    RESHAPE output to its input): the pair is planned as one tensor living as long as both."""
+    aliases = aliases or {}
     subgraph = graph.main
+
+    def root(tensor: int) -> int:
+        while tensor in aliases:
+            tensor = aliases[tensor]
+        return tensor
+
     last_op = max(len(subgraph.operators) - 1, 0)
-    first: dict[int, int] = {t: 0 for t in subgraph.inputs}
-    last: dict[int, int] = {t: last_op for t in subgraph.outputs}
+    first: dict[int, int] = {root(t): 0 for t in subgraph.inputs}
+    last: dict[int, int] = {root(t): last_op for t in subgraph.outputs}
     for op in subgraph.operators:
-        for t in op.outputs:
+        for t in map(root, op.outputs):
             first.setdefault(t, op.index)
-            last.setdefault(t, op.index)
+            last[t] = max(last.get(t, op.index), op.index)
         for t in op.inputs:
             if t >= 0 and not subgraph.tensors[t].is_constant:
+                t = root(t)
                 first.setdefault(t, op.index)
                 last[t] = max(last.get(t, op.index), op.index)
     tensors = [
