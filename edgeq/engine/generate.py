@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from edgeq import __version__
-from edgeq.engine.reference import SUPPORTED, activation_range, requantize_params, same_padding
+from edgeq.engine.reference import SUPPORTED, activation_range, add_params, requantize_params, same_padding
 from edgeq.errors import UnsupportedError
 from edgeq.mcu.bundle import TEMPLATE_ROOT
 from edgeq.mcu.cnames import c_float, c_identifier, c_ints
@@ -37,7 +37,7 @@ def check_supported(graph: ModelGraph) -> None:
             "use a TensorFlow Lite Micro template (edgeq export mcu --template plain|arduino|...)"
         )
     for op in subgraph.operators:
-        for index in (*op.inputs[:1], *op.outputs):
+        for index in (*op.inputs[: 2 if op.opcode == "ADD" else 1], *op.outputs):
             tensor = subgraph.tensors[index]
             if tensor.dtype != "int8" or tensor.quantization is None:
                 raise UnsupportedError(
@@ -70,7 +70,13 @@ def generate_engine(graph: ModelGraph, name: str) -> EngineSource:
         if op.opcode == "RESHAPE":
             continue
         layer = _layer(subgraph, op, name, arrays)
-        layer.update(input_offset=offset(op.inputs[0]), output_offset=offset(op.outputs[0]), index=op.index)
+        second = offset(op.inputs[1]) if op.opcode == "ADD" else None
+        layer.update(
+            input_offset=offset(op.inputs[0]),
+            second_offset=second,
+            output_offset=offset(op.outputs[0]),
+            index=op.index,
+        )
         layers.append(layer)
     source_in = subgraph.tensors[subgraph.inputs[0]]
     source_out = subgraph.tensors[subgraph.outputs[0]]
@@ -109,9 +115,7 @@ def generate_engine(graph: ModelGraph, name: str) -> EngineSource:
 
 
 def _array(arrays: list[dict[str, Any]], name: str, ctype: str, values: list[int]) -> str:
-    arrays.append(
-        {"name": name, "ctype": ctype, "count": max(len(values), 1), "body": c_ints(values or [0])}
-    )
+    arrays.append({"name": name, "ctype": ctype, "count": max(len(values), 1), "body": c_ints(values or [0])})
     return name
 
 
@@ -120,6 +124,16 @@ def _layer(subgraph: Subgraph, op: Operator, name: str, arrays: list[dict[str, A
     source, output = tensors[op.inputs[0]], tensors[op.outputs[0]]
     prefix = f"{name}_op{op.index}"
     option = op.option
+    if op.opcode == "ADD":
+        if any(tensors[t].is_constant for t in op.inputs):
+            raise UnsupportedError(
+                f"op {op.index} ADD has a constant operand: not supported by the engine yet"
+            )
+        p = add_params(subgraph, op)
+        fields = [output.elements, p.input1_offset, p.input2_offset, p.output_offset, p.input1_multiplier,
+                  p.input1_shift, p.input2_multiplier, p.input2_shift, p.output_multiplier, p.output_shift,
+                  p.activation_min, p.activation_max]  # fmt: skip
+        return _struct("edgeq_add_params", prefix, fields, "edgeq_add_s8", op)
     if op.opcode in ("AVERAGE_POOL_2D", "MAX_POOL_2D"):
         _, in_h, in_w, channels = source.shape
         _, out_h, out_w, _ = output.shape

@@ -3,7 +3,8 @@
 It exists to pin down TFLM's integer arithmetic (constants, rounding, padding, clamping) before
 the C generator emits the same arithmetic, and to test both against the real TFLM interpreter
 with zero tolerance. Supported: CONV_2D, DEPTHWISE_CONV_2D, FULLY_CONNECTED, AVERAGE_POOL_2D,
-MAX_POOL_2D, RESHAPE; int8 activations, int8 weights (per-channel or per-tensor), int32 bias.
+MAX_POOL_2D, RESHAPE, ADD (same shapes); int8 activations, int8 weights (per-channel or
+per-tensor), int32 bias.
 """
 
 from __future__ import annotations
@@ -16,7 +17,69 @@ from edgeq.engine.fixedpoint import multiply_by_quantized_multiplier, quantize_m
 from edgeq.errors import UnsupportedError
 from edgeq.tflite.graph import ModelGraph, Operator, Subgraph, Tensor
 
-SUPPORTED = ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "AVERAGE_POOL_2D", "MAX_POOL_2D", "RESHAPE")
+SUPPORTED = (
+    "CONV_2D",
+    "DEPTHWISE_CONV_2D",
+    "FULLY_CONNECTED",
+    "AVERAGE_POOL_2D",
+    "MAX_POOL_2D",
+    "RESHAPE",
+    "ADD",
+)
+ADD_LEFT_SHIFT = 20  # TFLM's int8 ADD scales both inputs up by 2**20 before rescaling
+
+
+@dataclass(frozen=True)
+class AddParams:
+    """TFLM's int8 ADD: both inputs rescaled to twice the larger input scale, summed, rescaled."""
+
+    input1_offset: int
+    input2_offset: int
+    output_offset: int
+    input1_multiplier: int
+    input1_shift: int
+    input2_multiplier: int
+    input2_shift: int
+    output_multiplier: int
+    output_shift: int
+    activation_min: int
+    activation_max: int
+
+
+def add_params(subgraph: Subgraph, op: Operator) -> AddParams:
+    """The constants TFLM's ADD prepares for int8 tensors (same shapes)."""
+    first, second = subgraph.tensors[op.inputs[0]], subgraph.tensors[op.inputs[1]]
+    output = subgraph.tensors[op.outputs[0]]
+    if first.shape != second.shape or first.shape != output.shape:
+        raise UnsupportedError(
+            f"op {op.index} ADD broadcasts {first.shape} and {second.shape}: not supported yet"
+        )
+    scale1 = float(np.float32(first.quantization.scales[0]))
+    scale2 = float(np.float32(second.quantization.scales[0]))
+    output_scale = float(np.float32(output.quantization.scales[0]))
+    twice_max = 2 * max(scale1, scale2)
+    m1, s1 = quantize_multiplier(scale1 / twice_max)
+    m2, s2 = quantize_multiplier(scale2 / twice_max)
+    mo, so = quantize_multiplier(twice_max / ((1 << ADD_LEFT_SHIFT) * output_scale))
+    low, high = activation_range(str(op.option.get("fused_activation", "NONE")), output)
+    return AddParams(
+        input1_offset=-first.quantization.zero_points[0],
+        input2_offset=-second.quantization.zero_points[0],
+        output_offset=output.quantization.zero_points[0],
+        input1_multiplier=m1, input1_shift=s1, input2_multiplier=m2, input2_shift=s2,
+        output_multiplier=mo, output_shift=so, activation_min=low, activation_max=high,
+    )  # fmt: skip
+
+
+def add(subgraph: Subgraph, op: Operator, x1: np.ndarray, x2: np.ndarray) -> np.ndarray:
+    p = add_params(subgraph, op)
+    shifted1 = (x1.astype(np.int64) + p.input1_offset) * (1 << ADD_LEFT_SHIFT)
+    shifted2 = (x2.astype(np.int64) + p.input2_offset) * (1 << ADD_LEFT_SHIFT)
+    total = multiply_by_quantized_multiplier(shifted1, p.input1_multiplier, p.input1_shift) + (
+        multiply_by_quantized_multiplier(shifted2, p.input2_multiplier, p.input2_shift)
+    )
+    out = multiply_by_quantized_multiplier(total, p.output_multiplier, p.output_shift) + p.output_offset
+    return np.clip(out, p.activation_min, p.activation_max).astype(np.int8)
 
 
 @dataclass(frozen=True)
@@ -192,6 +255,9 @@ def run_reference(graph: ModelGraph, inputs: list[np.ndarray]) -> list[np.ndarra
             out = fully_connected(subgraph, op, x)
         elif op.opcode in ("AVERAGE_POOL_2D", "MAX_POOL_2D"):
             out = pool(subgraph, op, x, average=op.opcode == "AVERAGE_POOL_2D")
+        elif op.opcode == "ADD":
+            other = subgraph.tensors[op.inputs[1]]
+            out = add(subgraph, op, x, other.values() if other.is_constant else values[op.inputs[1]])
         else:  # RESHAPE
             out = x.reshape(subgraph.tensors[op.outputs[0]].shape)
         values[op.outputs[0]] = out

@@ -16,7 +16,8 @@ from edgeq.tflite import read_tflite, read_tflite_file
 
 @pytest.fixture(scope="module")
 def layered_int8(tmp_path_factory) -> bytes:
-    """Conv (same, relu), depthwise (x2, stride 2, relu6), conv (valid), pools, dense: int8 I/O."""
+    """Conv (same, relu), residual ADD (relu), depthwise (x2, stride 2, relu6), conv (valid), pools,
+    dense: int8 I/O."""
     from edgeq.conversion.quiet import import_tensorflow
 
     import_tensorflow()
@@ -25,6 +26,8 @@ def layered_int8(tmp_path_factory) -> bytes:
     keras.utils.set_random_seed(3)
     inputs = keras.Input((12, 12, 3))
     x = keras.layers.Conv2D(8, 3, padding="same", activation="relu")(inputs)
+    residual = keras.layers.Conv2D(8, 1)(x)
+    x = keras.layers.ReLU()(keras.layers.Add()([x, residual]))  # ADD with a fused RELU
     x = keras.layers.DepthwiseConv2D(3, strides=2, padding="same", activation="relu6", depth_multiplier=2)(x)
     x = keras.layers.Conv2D(6, 3, padding="valid")(x)
     x = keras.layers.AveragePooling2D(2, padding="same")(x)
@@ -40,7 +43,8 @@ def layered_int8(tmp_path_factory) -> bytes:
 def test_reference_kernels_equal_tflm_with_zero_tolerance(layered_int8):
     graph = read_tflite(layered_int8)
     assert [op.opcode for op in graph.main.operators] == [
-        "CONV_2D", "DEPTHWISE_CONV_2D", "CONV_2D", "AVERAGE_POOL_2D", "MAX_POOL_2D", "RESHAPE", "FULLY_CONNECTED",
+        "CONV_2D", "CONV_2D", "ADD", "DEPTHWISE_CONV_2D", "CONV_2D", "AVERAGE_POOL_2D", "MAX_POOL_2D", "RESHAPE",
+        "FULLY_CONNECTED",
     ]  # fmt: skip
     rng = np.random.default_rng(1)
     samples = [rng.integers(-128, 128, size=(1, 12, 12, 3), dtype=np.int8) for _ in range(20)]
