@@ -18,7 +18,10 @@ def mcu(
         ..., "-o", "--output", help="Folder to write (must not exist, unless --force)."
     ),
     template: str = typer.Option(
-        "plain", "--template", "-t", help="arduino, esp-idf, zephyr, tflm-cmake or plain."
+        "plain",
+        "--template",
+        "-t",
+        help="arduino, esp-idf, zephyr, tflm-cmake, plain (TFLite Micro) or c (edgeq's engine).",
     ),
     name: str = typer.Option(
         None, "--name", help="C identifier prefixing files and symbols (default: file name)."
@@ -41,6 +44,12 @@ def mcu(
         arena_margin=arena_margin, force=force,
     )  # fmt: skip
     stdout.print(f"wrote {result.output}/ ({result.template}): {', '.join(result.files)}")
+    if result.template == "c":
+        stdout.print(
+            f"edgeq C engine: {result.arena.measured:,} bytes of activation buffer (edgeq's offline plan), "
+            f"ops {', '.join(result.ops)}"
+        )
+        return
     stdout.print(f"op resolver: MicroMutableOpResolver<{len(result.ops)}> with {', '.join(result.ops)}")
     stdout.print(
         f"tensor arena: {result.arena.total:,} bytes = {result.arena.measured:,} measured in TFLite Micro "

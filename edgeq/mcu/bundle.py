@@ -24,7 +24,8 @@ from edgeq.tflite import ModelGraph, read_tflite
 from edgeq.tflite.reader import read_model_bytes
 
 TEMPLATE_ROOT = Path(__file__).resolve().parent.parent.parent / "firmware_templates"
-TEMPLATES = ("arduino", "esp-idf", "zephyr", "tflm-cmake", "plain")
+TFLM_TEMPLATES = ("arduino", "esp-idf", "zephyr", "tflm-cmake", "plain")
+TEMPLATES = (*TFLM_TEMPLATES, "c")  # c: edgeq's own engine, no TFLite Micro
 COMMON_FILES = (
     ("model_data.h", "{name}_model_data.h"),
     ("model_data.c", "{name}_model_data.c"),
@@ -135,6 +136,8 @@ def export_mcu(
     check_output_dir(output, force)
     tflite = read_model_bytes(model_path)
     graph = read_tflite(tflite, str(model_path))
+    if template == "c":
+        return _export_engine(graph, name, output, force)
     label_texts = _labels(labels, graph)
     ops = _resolver_entries(graph)
     report = check_tflm(tflite)
@@ -196,6 +199,24 @@ def export_mcu(
         files=tuple(sorted(files)),
         ops=tuple(entry["op"] for entry in ops),
         arena=ArenaChoice(measured, margin),
+    )
+
+
+def _export_engine(graph: ModelGraph, name: str, output: str | Path, force: bool) -> ExportResult:
+    """``--template c``: edgeq's own dependency-free C engine instead of a TFLite Micro bundle."""
+    from edgeq.engine.generate import generate_engine
+
+    source = generate_engine(graph, name)
+    with atomic_output_dir(output, force) as staging:
+        for relative, text in source.files.items():
+            (staging / relative).write_text(text, encoding="utf-8")
+    return ExportResult(
+        output=Path(output),
+        template="c",
+        name=name,
+        files=tuple(sorted(source.files)),
+        ops=graph.op_names(),
+        arena=ArenaChoice(source.arena_bytes, 0),
     )
 
 

@@ -110,3 +110,21 @@ def test_engine_refuses_unsupported_models_naming_every_op(tiny_int8):
         UnsupportedError, match=r"does not support SOFTMAX yet: use a TensorFlow Lite Micro template"
     ):
         generate_engine(read_tflite_file(tiny_int8), "tiny")
+
+
+def test_export_mcu_template_c_writes_the_engine_or_refuses_cleanly(tmp_path, capfd, layered_int8, tiny_int8):
+    from edgeq.cli import run
+
+    model = tmp_path / "layered.tflite"
+    model.write_bytes(layered_int8)
+    assert (
+        run(["export", "mcu", str(model), "--template", "c", "--name", "layered", "-o", str(tmp_path / "c")])
+        == 0
+    )
+    assert sorted(p.name for p in (tmp_path / "c").iterdir()) == [
+        "edgeq_kernels.c", "edgeq_kernels.h", "layered.c", "layered.h",
+    ]  # fmt: skip
+    capfd.readouterr()
+    assert run(["export", "mcu", str(tiny_int8), "--template", "c", "-o", str(tmp_path / "t")]) == 2
+    err = capfd.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "SOFTMAX" in err[0] and not (tmp_path / "t").exists()

@@ -14,7 +14,7 @@ from conftest import GOLDEN, require_tool
 from edgeq.cli import run
 from edgeq.conversion.evaluate import TensorInfo, dequantize, quantize
 from edgeq.errors import InputError
-from edgeq.mcu.bundle import COMMON_FILES, TEMPLATES, export_mcu
+from edgeq.mcu.bundle import COMMON_FILES, TFLM_TEMPLATES, export_mcu
 from edgeq.mcu.runtimes import run_probe
 from edgeq.tflite import read_tflite_file
 
@@ -26,7 +26,7 @@ def _files(folder: Path) -> dict[str, bytes]:
     return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
-@pytest.mark.parametrize("template", TEMPLATES)
+@pytest.mark.parametrize("template", TFLM_TEMPLATES)
 def test_bundle_matches_golden_files(tmp_path, tiny_int8, template, update_golden):
     """Each template's own files are golden per template; the shared C/C++ sources, identical in
     every template, are golden once, under bundles/common, and every template's copy is compared with it."""
