@@ -13,7 +13,7 @@ from typing import Any
 from edgeq import __version__
 from edgeq.engine.reference import SUPPORTED, activation_range, add_params, requantize_params, same_padding
 from edgeq.errors import UnsupportedError
-from edgeq.mcu.bundle import TEMPLATE_ROOT
+from edgeq.mcu.bundle import template_environment
 from edgeq.mcu.cnames import c_float, c_identifier, c_ints
 from edgeq.tflite.graph import ModelGraph, Operator, Subgraph
 from edgeq.tflite.memory import plan_memory
@@ -50,8 +50,6 @@ def check_supported(graph: ModelGraph) -> None:
 
 def generate_engine(graph: ModelGraph, name: str) -> EngineSource:
     """The C sources for ``graph``: ``<name>.c``, ``<name>.h``, ``edgeq_kernels.c``, ``edgeq_kernels.h``."""
-    import jinja2
-
     c_identifier(name)
     check_supported(graph)
     subgraph = graph.main
@@ -99,17 +97,12 @@ def generate_engine(graph: ModelGraph, name: str) -> EngineSource:
         "output": describe(source_out),
         "arena_size": max(plan.peak_bytes, 16),
     }
-    environment = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(TEMPLATE_ROOT / "engine")),
-        undefined=jinja2.StrictUndefined,
-        keep_trailing_newline=True,
-        autoescape=False,
-    )
+    environment = template_environment()
     files = {
-        f"{name}.c": environment.get_template("model.c.j2").render(context),
-        f"{name}.h": environment.get_template("model.h.j2").render(context),
-        "edgeq_kernels.c": environment.get_template("edgeq_kernels.c.j2").render(context),
-        "edgeq_kernels.h": environment.get_template("edgeq_kernels.h.j2").render(context),
+        f"{name}.c": environment.get_template("engine/model.c.j2").render(context),
+        f"{name}.h": environment.get_template("engine/model.h.j2").render(context),
+        "edgeq_kernels.c": environment.get_template("engine/edgeq_kernels.c.j2").render(context),
+        "edgeq_kernels.h": environment.get_template("engine/edgeq_kernels.h.j2").render(context),
     }
     return EngineSource(files=files, arena_bytes=context["arena_size"])
 
@@ -173,8 +166,11 @@ def _layer(subgraph: Subgraph, op: Operator, name: str, arrays: list[dict[str, A
         if has_bias
         else "NULL"
     )
-    multipliers = _array(arrays, f"{prefix}_multipliers", "int32_t", list(params.multipliers))
-    shifts = _array(arrays, f"{prefix}_shifts", "int32_t", list(params.shifts))
+    per_channel = len(params.multipliers) > 1
+    # convolutions index multipliers by output channel: repeat a per-tensor one for each channel
+    copies = 1 if per_channel or op.opcode == "FULLY_CONNECTED" else tensors[op.outputs[0]].shape[-1]
+    multipliers = _array(arrays, f"{prefix}_multipliers", "int32_t", list(params.multipliers) * copies)
+    shifts = _array(arrays, f"{prefix}_shifts", "int32_t", list(params.shifts) * copies)
     input_offset = -source.quantization.zero_points[0]
     if op.opcode == "FULLY_CONNECTED":
         depth, units = weights.shape[1], weights.shape[0]
@@ -224,11 +220,6 @@ def _layer(subgraph: Subgraph, op: Operator, name: str, arrays: list[dict[str, A
         multipliers,
         shifts,
     ]
-    if len(params.multipliers) == 1 and out_c > 1:  # per-tensor weights: one multiplier serves all channels
-        arrays[-2]["body"] = c_ints(list(params.multipliers) * out_c)
-        arrays[-2]["count"] = out_c
-        arrays[-1]["body"] = c_ints(list(params.shifts) * out_c)
-        arrays[-1]["count"] = out_c
     call = "edgeq_depthwise_conv_s8" if depthwise else "edgeq_conv_s8"
     return _struct("edgeq_conv_params", prefix, fields, call, op)
 

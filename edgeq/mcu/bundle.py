@@ -220,16 +220,21 @@ def _export_engine(graph: ModelGraph, name: str, output: str | Path, force: bool
     )
 
 
-def render_bundle(template: str, context: dict[str, Any]) -> dict[str, str]:
-    """Render every file of ``template``: relative output path → text (pure, deterministic)."""
+def template_environment() -> Any:
+    """Jinja2 over ``firmware_templates/``: a missing variable is an error, never an empty string."""
     import jinja2
 
-    environment = jinja2.Environment(
+    return jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(TEMPLATE_ROOT)),
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=True,
         autoescape=False,
     )
+
+
+def render_bundle(template: str, context: dict[str, Any]) -> dict[str, str]:
+    """Render every file of ``template``: relative output path → text (pure, deterministic)."""
+    environment = template_environment()
     prefix, own = LAYOUTS[template]
     name = context["name"]
     common_sources = [out.format(name=name) for _, out in COMMON_FILES if out.endswith((".c", ".cpp"))]
