@@ -187,7 +187,7 @@ def _layer(subgraph: Subgraph, op: Operator, name: str, arrays: list[dict[str, A
             bias_name,
             multipliers,
             shifts,
-            int(len(params.multipliers) > 1),
+            int(per_channel),
         ]
         return _struct("edgeq_fc_params", prefix, fields, "edgeq_fully_connected_s8", op)
     _, in_h, in_w, in_c = source.shape

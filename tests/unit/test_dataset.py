@@ -99,25 +99,11 @@ def test_sampling_is_seeded_and_without_replacement(tmp_path: Path):
 def test_labels_one_hot_and_out_of_range(tmp_path: Path):
     path = tmp_path / "d.npz"
     np.savez(path, x=np.zeros((3, 8, 8, 1)), y=np.eye(10)[[1, 5, 9]])
-    data = prepare_dataset(
-        read_dataset(path, SHAPE, "evaluation"),
-        SHAPE,
-        "float32",
-        Preprocessing(),
-        "evaluation",
-        num_classes=10,
-    )
+    data = _prepare(path, role="evaluation", num_classes=10)
     assert data.y.tolist() == [1, 5, 9]
     np.savez(path, x=np.zeros((3, 8, 8, 1)), y=np.array([1, 5, 12]))
     with pytest.raises(InputError, match="label 12 but the model has 10 classes"):
-        prepare_dataset(
-            read_dataset(path, SHAPE, "evaluation"),
-            SHAPE,
-            "float32",
-            Preprocessing(),
-            "evaluation",
-            num_classes=10,
-        )
+        _prepare(path, role="evaluation", num_classes=10)
 
 
 def test_preprocessing_scale_then_mean_std_per_channel():
