@@ -8,7 +8,8 @@ JSON line per finished step. A step that crashes prints nothing; the parent sees
 Steps: ``{"run": "tflm", "arena": N, "allocations": bool, "inputs": "in.npz"|null,
 "outputs": "out.npz"|null}``, ``{"run": "litert", "inputs": ..., "outputs": ...}`` (raw tensors)
 and ``{"run": "evaluate", "reference": bool, "samples": "x.npz"|null, "outputs": ...}`` (float
-samples through edgeq's TFLiteRunner).
+samples through edgeq's TFLiteRunner). Any step may name another ``"model": "file.tflite"`` than
+the request's, so that many models run in one process.
 """
 
 from __future__ import annotations
@@ -158,10 +159,13 @@ _RUNNERS = {"tflm": _run_tflm, "litert": _run_litert, "evaluate": _run_evaluate}
 def main(request_path: str) -> None:
     with open(request_path, encoding="utf-8") as handle:
         request = json.load(handle)
-    with open(request["model"], "rb") as handle:
-        model = handle.read()
+    models: dict[str, bytes] = {}
     for step in request["steps"]:
-        print(json.dumps(_RUNNERS[step["run"]](model, step)), flush=True)
+        path = step.get("model") or request["model"]
+        if path not in models:
+            with open(path, "rb") as handle:
+                models = {path: handle.read()}  # keep one model in memory at a time
+        print(json.dumps(_RUNNERS[step["run"]](models[path], step)), flush=True)
 
 
 if __name__ == "__main__":

@@ -67,9 +67,14 @@ class StepResult:
 
 
 def run_probe(
-    model: bytes, steps: list[dict[str, Any]], arrays: dict[str, Any] | None = None
+    model: bytes,
+    steps: list[dict[str, Any]],
+    arrays: dict[str, Any] | None = None,
+    models: dict[str, bytes] | None = None,
 ) -> list[StepResult]:
-    """Run ``steps`` on ``model`` in one child process; restart after a crash for the rest."""
+    """Run ``steps`` on ``model`` in one child process; restart after a crash for the rest.
+    ``arrays`` are written as ``.npz`` files the steps name; ``models`` as further model files
+    that steps may name with ``"model"``."""
     _require_packages()
     results: list[StepResult] = []
     with tempfile.TemporaryDirectory(prefix="edgeq-probe-") as work:
@@ -77,9 +82,11 @@ def run_probe(
         (folder / "model.tflite").write_bytes(model)
         for name, values in (arrays or {}).items():
             np.savez(folder / name, **values)
+        for name, content in (models or {}).items():
+            (folder / name).write_bytes(content)
         resolved = [
             {
-                k: (str(folder / v) if k in ("inputs", "outputs", "samples") and v else v)
+                k: (str(folder / v) if k in ("inputs", "outputs", "samples", "model") and v else v)
                 for k, v in step.items()
             }
             for step in steps

@@ -1,0 +1,145 @@
+"""From one TFLite operator to one line of the generated ``invoke()``: the registry of lowerings.
+
+A lowering (``@lowering("OPCODE", group="name")``) receives a :class:`Builder` and the operator,
+checks what the engine supports (raising ``UnsupportedError`` with the reason otherwise), computes
+every constant the kernel needs, and returns a :class:`Layer`: a const parameter struct and the
+kernel call. Kernels live in ``firmware_templates/engine/kernels/<group>.c.j2`` (declarations in
+``<group>.h.j2``); a model's ``edgeq_kernels.c`` contains the groups its ops use.
+
+Ops whose output is their input's bytes under another shape (RESHAPE, SQUEEZE, EXPAND_DIMS) are
+registered with :func:`alias`: they share their input's memory and generate no code.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from edgeq.errors import UnsupportedError
+from edgeq.mcu.cnames import c_ints
+from edgeq.tflite.graph import Operator, Subgraph, Tensor
+
+C_TYPES = {"int8": "int8_t", "int16": "int16_t", "int32": "int32_t", "float32": "float", "uint8": "uint8_t"}
+
+
+@dataclass(frozen=True)
+class Layer:
+    """One step of ``invoke()``: ``call(&params, operands...)`` with ``params`` a const struct."""
+
+    struct: str
+    params_name: str
+    fields: tuple[Any, ...]
+    call: str
+    operands: tuple[str, ...]
+    opcode: str
+    index: int
+    summary: str
+    group: str
+
+    @property
+    def statement(self) -> str:
+        return f"{self.call}(&{self.params_name}, {', '.join(self.operands)});"
+
+    @property
+    def initializer(self) -> str:
+        return "  " + ", ".join(str(value) for value in self.fields)
+
+
+@dataclass
+class Builder:
+    """What a lowering may use: the subgraph, the memory plan, and the model's const arrays."""
+
+    subgraph: Subgraph
+    name: str
+    offsets: Callable[[int], int]
+    arrays: list[dict[str, Any]] = field(default_factory=list)
+    constants: dict[int, str] = field(default_factory=dict)
+
+    def tensor(self, index: int) -> Tensor:
+        return self.subgraph.tensors[index]
+
+    def prefix(self, op: Operator) -> str:
+        return f"{self.name}_op{op.index}"
+
+    def array(self, name: str, ctype: str, values: list[int] | np.ndarray) -> str:
+        """A ``static const`` array in flash; returns its C name."""
+        flat = [int(v) for v in np.asarray(values).reshape(-1)]
+        body = c_ints(flat or [0])
+        self.arrays.append({"name": name, "ctype": ctype, "count": max(len(flat), 1), "body": body})
+        return name
+
+    def operand(self, index: int, const: bool = True) -> str:
+        """A C pointer expression for tensor ``index``: its place in the arena, or, for a constant
+        tensor, a const array holding its values (emitted once)."""
+        tensor = self.tensor(index)
+        ctype = C_TYPES.get(tensor.dtype)
+        if ctype is None or (ctype == "float" and tensor.is_constant):
+            raise UnsupportedError(f"tensor {tensor.name}: the engine has no {tensor.dtype} support here")
+        if tensor.is_constant:
+            if index not in self.constants:
+                self.constants[index] = self.array(f"{self.name}_tensor{index}", ctype, tensor.values())
+            return self.constants[index]
+        place = f"arena + {self.offsets(index)}"
+        if ctype == "int8_t":
+            return place
+        qualifier = "const " if const else ""
+        return f"({qualifier}{ctype} *)(void *)({place})"
+
+    def layer(
+        self, op: Operator, struct: str, fields: list[Any], call: str, operands: list[str], group: str
+    ) -> Layer:
+        return Layer(
+            struct=struct,
+            params_name=f"{self.prefix(op)}_params",
+            fields=tuple(fields),
+            call=call,
+            operands=tuple(operands),
+            opcode=op.opcode,
+            index=op.index,
+            summary=", ".join(f"{k}={v}" for k, v in op.options),
+            group=group,
+        )
+
+
+Lowering = Callable[[Builder, Operator], Layer]
+LOWERINGS: dict[str, tuple[str, Lowering]] = {}
+ALIASES: set[str] = set()
+
+
+def lowering(opcode: str, group: str) -> Callable[[Lowering], Lowering]:
+    """Register ``function`` as the lowering of ``opcode``, with kernels in ``group``."""
+
+    def register(function: Lowering) -> Lowering:
+        LOWERINGS[opcode] = (group, function)
+        return function
+
+    return register
+
+
+def alias(*opcodes: str) -> None:
+    """Ops the engine implements as a new name for their input's bytes."""
+    ALIASES.update(opcodes)
+
+
+def require_dtype(subgraph: Subgraph, op: Operator, indices: list[int], *dtypes: str) -> None:
+    """UnsupportedError unless each of the tensors has one of ``dtypes`` and quantization."""
+    for index in indices:
+        tensor = subgraph.tensors[index]
+        quantized = tensor.dtype == "float32" or tensor.quantization is not None
+        if tensor.dtype not in dtypes or not quantized:
+            raise UnsupportedError(
+                f"op {op.index} ({op.opcode}) has a {tensor.dtype} tensor {tensor.name}: "
+                "the engine runs full-integer models (edgeq convert --mode int8)"
+            )
+
+
+def scale(tensor: Tensor) -> float:
+    """The tensor's (first) scale as the float32 TFLite stores, widened to a double as TFLM does."""
+    return float(np.float32(tensor.quantization.scales[0]))
+
+
+def zero_point(tensor: Tensor) -> int:
+    return int(tensor.quantization.zero_points[0])

@@ -1,0 +1,154 @@
+"""Randomized per-op checks of edgeq's C engine against the real TFLite Micro interpreter.
+
+A *case* is a tiny Keras model built from a seeded configuration. ``check_cases`` converts each
+to a full-integer .tflite with the real TFLiteConverter, generates its engine, compiles every
+engine into one host program (one gcc call), runs ``samples`` random inputs through it and
+through TFLM (one child process for all models), and reports every case whose output bytes differ.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Case:
+    """``build()`` returns a Keras model with batch size 1; ``io`` is the .tflite I/O type
+    (``int8``, or ``float32`` for an int8 model with float I/O: QUANTIZE / DEQUANTIZE at the ends);
+    calibration samples are uniform in [low, high)."""
+
+    name: str
+    build: Callable[[], Any]
+    io: str = "int8"
+    low: float = -1.0
+    high: float = 1.0
+    opcodes: tuple[str, ...] = ()  # ops the converted model must contain (checked)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    name: str
+    opcodes: tuple[str, ...]
+    differing_bytes: int
+    max_difference: int
+    problem: str | None = None
+
+
+def convert_int8(model: Any, io: str, low: float, high: float, seed: int) -> bytes:
+    """The real TFLiteConverter, full-integer int8 with ``io`` inputs and outputs."""
+    from edgeq.conversion.quiet import import_tensorflow, quiet
+
+    tf = import_tensorflow()
+    rng = np.random.default_rng(seed)
+    shape = tuple(model.inputs[0].shape)
+    samples = rng.uniform(low, high, size=(32, *shape[1:])).astype(np.float32)
+    converter = tf.lite.TFLiteConverter.from_keras_model(model)
+    converter.optimizations = [tf.lite.Optimize.DEFAULT]
+    converter.representative_dataset = lambda: ([s[None]] for s in samples)
+    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+    if io == "int8":
+        converter.inference_input_type = tf.int8
+        converter.inference_output_type = tf.int8
+    with quiet():
+        return bytes(converter.convert())
+
+
+def random_inputs(tensor: Any, count: int, rng: np.random.Generator, low: float, high: float) -> np.ndarray:
+    """``count`` inputs for ``tensor``: the full integer range, or floats in [low, high) widened
+    by a quarter on each side (so quantization clamps some)."""
+    shape = (count, *tensor.shape)
+    if tensor.dtype == "int8":
+        return rng.integers(-128, 128, size=shape, dtype=np.int8)
+    if tensor.dtype == "int16":
+        return rng.integers(-32768, 32768, size=shape, dtype=np.int16)
+    margin = (high - low) / 4
+    return rng.uniform(low - margin, high + margin, size=shape).astype(np.float32)
+
+
+def check_cases(cases: list[Case], folder: Path, samples: int = 10, seed: int = 0) -> list[Outcome]:
+    """Convert, generate, compile and compare every case; one Outcome per case."""
+    import keras
+
+    from edgeq.engine.generate import generate_engine
+    from edgeq.engine.host import compile_host
+    from edgeq.errors import EdgeqError
+    from edgeq.mcu.runtimes import run_probe
+    from edgeq.tflite import read_tflite
+
+    folder.mkdir(parents=True, exist_ok=True)
+    models: dict[str, bytes] = {}
+    sources = {}
+    outcomes: dict[str, Outcome] = {}
+    opcodes: dict[str, tuple[str, ...]] = {}
+    for number, case in enumerate(cases):
+        keras.utils.set_random_seed(seed + number)
+        tflite = convert_int8(case.build(), case.io, case.low, case.high, seed + number)
+        graph = read_tflite(tflite)
+        opcodes[case.name] = tuple(op.opcode for op in graph.main.operators)
+        missing = set(case.opcodes) - set(opcodes[case.name])
+        if missing:
+            outcomes[case.name] = Outcome(
+                case.name, opcodes[case.name], -1, -1, f"no {sorted(missing)} in model"
+            )
+            continue
+        try:
+            sources[case.name] = generate_engine(graph, case.name)
+        except EdgeqError as exc:
+            outcomes[case.name] = Outcome(case.name, opcodes[case.name], -1, -1, f"generation: {exc}")
+            continue
+        models[case.name] = tflite
+    engines = compile_host(sources, folder / "build")
+    rng = np.random.default_rng(seed)
+    arrays: dict[str, dict[str, np.ndarray]] = {}
+    steps = []
+    inputs: dict[str, np.ndarray] = {}
+    for case in cases:
+        if case.name not in sources:
+            continue
+        graph = read_tflite(models[case.name])
+        tensor = graph.main.tensors[graph.main.inputs[0]]
+        inputs[case.name] = random_inputs(tensor, samples, rng, case.low, case.high)
+        for i in range(samples):
+            arrays[f"{case.name}_in{i}.npz"] = {"input_0": inputs[case.name][i]}
+            steps.append(
+                {"run": "tflm", "arena": 1 << 20, "model": f"{case.name}.tflite",
+                 "inputs": f"{case.name}_in{i}.npz", "outputs": f"{case.name}_out{i}.npz"}
+            )  # fmt: skip
+    first = next(iter(models.values()), b"")
+    results = (
+        run_probe(first, steps, arrays, models={f"{n}.tflite": m for n, m in models.items()}) if steps else []
+    )
+    by_case: dict[str, list[Any]] = {}
+    for step, result in zip(steps, results, strict=True):
+        by_case.setdefault(step["model"].removesuffix(".tflite"), []).append(result)
+    for case in cases:
+        if case.name in outcomes:
+            continue
+        engine = engines.run(case.name, inputs[case.name])
+        tflm_results = by_case[case.name]
+        if not all(r.ok for r in tflm_results):
+            bad = next(r for r in tflm_results if not r.ok)
+            outcomes[case.name] = Outcome(case.name, opcodes[case.name], -1, -1, f"TFLM: {bad.reason()}")
+            continue
+        expected = np.stack([r.data["arrays"]["output_0"].reshape(-1) for r in tflm_results])
+        got = engine.reshape(expected.shape).astype(expected.dtype)
+        difference = np.abs(got.astype(np.float64) - expected.astype(np.float64))
+        differing = int(np.count_nonzero(got.view(np.uint8) != expected.view(np.uint8)))
+        outcomes[case.name] = Outcome(
+            case.name, opcodes[case.name], differing, int(np.ceil(difference.max()))
+        )
+    return [outcomes[case.name] for case in cases]
+
+
+def failures(outcomes: list[Outcome]) -> list[str]:
+    """Readable lines for every case that did not match TFLM byte for byte."""
+    return [
+        f"{o.name} {list(o.opcodes)}: {o.problem or f'{o.differing_bytes} bytes differ, max {o.max_difference}'}"
+        for o in outcomes
+        if o.problem or o.differing_bytes
+    ]
