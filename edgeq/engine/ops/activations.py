@@ -1,0 +1,1 @@
+"""Kernel group ``activations`` (being written)."""

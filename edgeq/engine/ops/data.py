@@ -1,0 +1,1 @@
+"""Kernel group ``data`` (being written)."""

@@ -1,0 +1,1 @@
+"""Kernel group ``reduce`` (being written)."""
