@@ -14,6 +14,7 @@ from typing import Any
 
 from edgeq import __version__
 from edgeq.engine import ops  # noqa: F401  (registers the lowerings)
+from edgeq.engine.inplace import overlap_delta
 from edgeq.engine.lowering import ALIASES, C_TYPES, LOWERINGS, Builder, Layer
 from edgeq.errors import UnsupportedError
 from edgeq.mcu.bundle import template_environment
@@ -55,6 +56,25 @@ def check_supported(graph: ModelGraph) -> None:
             )
 
 
+# Chain caps tried by plan_engine_memory (0: uncapped); None: no overlaps at all.
+CHAIN_CAPS = (None, 0, 2, 3, 4, 6, 8)
+
+
+def plan_engine_memory(graph: ModelGraph, aliases: dict[int, int]) -> MemoryPlan:
+    """The smallest of a few greedy plans: without overlaps, and with outputs overlapping their
+    dying inputs in chains of several capped lengths (which packs best depends on the model)."""
+    subgraph = graph.main
+
+    def delta(op: int, source: int, output: int) -> int | None:
+        return overlap_delta(subgraph, subgraph.operators[op], source, output)
+
+    plans = [
+        plan_memory(graph, aliases) if cap is None else plan_memory(graph, aliases, delta, longest_chain=cap)
+        for cap in CHAIN_CAPS
+    ]
+    return min(plans, key=lambda plan: plan.peak_bytes)  # first of equals: deterministic
+
+
 def kernel_files(groups: tuple[str, ...] | list[str]) -> dict[str, str]:
     """``edgeq_kernels.c`` and ``.h`` with the kernel groups ``groups`` (the same for every model
     that uses the same groups, so several models can share one copy)."""
@@ -79,7 +99,11 @@ def generate_engine(graph: ModelGraph, name: str) -> EngineSource:
     check_supported(graph)
     subgraph = graph.main
     aliases = {op.outputs[0]: op.inputs[0] for op in subgraph.operators if op.opcode in ALIASES}
-    plan = plan_memory(graph, aliases)
+    plan = plan_memory(
+        graph,
+        aliases,
+        lambda op, source, output: overlap_delta(subgraph, subgraph.operators[op], source, output),
+    )
     offsets = {p.tensor: p.offset for p in plan.placements}
 
     def offset(tensor: int) -> int:
