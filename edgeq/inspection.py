@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from edgeq import __version__
+from edgeq.engine.report import EngineMemory, engine_memory
 from edgeq.mcu.runtimes import StepResult, TFLMReport, check_litert, check_tflm
 from edgeq.tflite import ModelGraph, read_tflite
 from edgeq.tflite.analysis import OperatorCost, QuantizationSummary, operator_costs, quantization_summary
@@ -45,6 +46,7 @@ class InspectResult:
     quantization: QuantizationSummary
     tflm: TFLMReport
     litert: TargetCheck
+    engine: EngineMemory
 
     @property
     def parameters(self) -> int:
@@ -110,6 +112,7 @@ class InspectResult:
             "quantization": self.quantization.to_dict(),
             "targets": {
                 "tflm": self.tflm.to_dict(),
+                "edgeq_c_engine": self.engine.to_dict(),
                 "litert": self.litert.to_dict(),
                 "flex_ops": list(self.flex_ops),
                 "custom_ops": list(self.custom_ops),
@@ -144,6 +147,7 @@ def inspect(model: str | Path) -> InspectResult:
         quantization=quantization_summary(graph),
         tflm=tflm,
         litert=_target("litert", litert),
+        engine=engine_memory(graph, tflm.arena.minimum_bytes if tflm.arena else None),
     )
 
 

@@ -45,10 +45,8 @@ def mcu(
     )  # fmt: skip
     stdout.print(f"wrote {result.output}/ ({result.template}): {', '.join(result.files)}")
     if result.template == "c":
-        stdout.print(
-            f"edgeq C engine: {result.arena.measured:,} bytes of activation buffer (edgeq's offline plan), "
-            f"ops {', '.join(result.ops)}"
-        )
+        stdout.print(result.engine.summary())
+        stdout.print(f"ops: {', '.join(result.ops)}")
         return
     stdout.print(f"op resolver: MicroMutableOpResolver<{len(result.ops)}> with {', '.join(result.ops)}")
     stdout.print(

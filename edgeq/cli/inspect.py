@@ -54,7 +54,7 @@ def inspect(
         + (f"; float ops {', '.join(quant.float_ops)}" if quant.float_ops else "")
     )
     stdout.print(
-        f"activation memory (edgeq's offline plan): {result.memory.peak_bytes:,} bytes "
+        f"activation memory, TFLite Micro-style plan (no overlaps): {result.memory.peak_bytes:,} bytes "
         f"(at least {result.memory.lower_bound_bytes:,} alive at once)"
     )
     tflm = result.tflm
@@ -70,6 +70,7 @@ def inspect(
     else:
         op = f" (op {tflm.failing_op})" if tflm.failing_op else ""
         stdout.print(f"TFLite Micro: [red]does not run[/red]{op}: {tflm.reason}")
+    stdout.print(result.engine.summary())
     litert = result.litert
     stdout.print(
         "LiteRT CPU: runs" if litert.runs else f"LiteRT CPU: [red]does not run[/red]: {litert.reason}"

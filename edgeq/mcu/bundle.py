@@ -8,6 +8,7 @@ templates of ``firmware_templates/`` with values made by small pure functions
 
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -98,9 +99,10 @@ class ExportResult:
     files: tuple[str, ...]
     ops: tuple[str, ...]
     arena: ArenaChoice
+    engine: Any = None  # EngineMemory for --template c
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        result = {
             "output": str(self.output),
             "template": self.template,
             "name": self.name,
@@ -108,6 +110,10 @@ class ExportResult:
             "ops": list(self.ops),
             "arena": {"measured_bytes": self.arena.measured, "margin_bytes": self.arena.margin},
         }
+        if self.engine is not None:  # the engine has no TFLM arena: its buffer is planned, not measured
+            del result["arena"]
+            result["edgeq_c_engine"] = self.engine.to_dict()
+        return result
 
 
 def export_mcu(
@@ -137,7 +143,7 @@ def export_mcu(
     tflite = read_model_bytes(model_path)
     graph = read_tflite(tflite, str(model_path))
     if template == "c":
-        return _export_engine(graph, name, output, force)
+        return _export_engine(graph, tflite, name, output, force)
     label_texts = _labels(labels, graph)
     ops = _resolver_entries(graph)
     report = check_tflm(tflite)
@@ -202,22 +208,38 @@ def export_mcu(
     )
 
 
-def _export_engine(graph: ModelGraph, name: str, output: str | Path, force: bool) -> ExportResult:
+def _export_engine(
+    graph: ModelGraph, tflite: bytes, name: str, output: str | Path, force: bool
+) -> ExportResult:
     """``--template c``: edgeq's own dependency-free C engine instead of a TFLite Micro bundle."""
     from edgeq.engine.generate import generate_engine
+    from edgeq.engine.report import EngineMemory
+    from edgeq.mcu.runtimes import check_tflm
 
     source = generate_engine(graph, name)
-    with atomic_output_dir(output, force) as staging:
-        for relative, text in source.files.items():
-            (staging / relative).write_text(text, encoding="utf-8")
-    return ExportResult(
+    tflm = check_tflm(tflite)
+    engine = EngineMemory(
+        supported=True,
+        activation_bytes=source.arena_bytes,
+        constant_bytes=source.constant_bytes,
+        overlapping_pairs=source.plan.overlapping_pairs,
+        tflm_arena_bytes=tflm.arena.minimum_bytes if tflm.arena else None,
+    )
+    result = ExportResult(
         output=Path(output),
         template="c",
         name=name,
-        files=tuple(sorted(source.files)),
+        files=tuple(sorted([*source.files, "report.json"])),
         ops=graph.op_names(),
         arena=ArenaChoice(source.arena_bytes, 0),
+        engine=engine,
     )
+    with atomic_output_dir(output, force) as staging:
+        for relative, text in source.files.items():
+            (staging / relative).write_text(text, encoding="utf-8")
+        report = {**result.to_dict(), "model_sha256": graph.sha256}
+        (staging / "report.json").write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    return result
 
 
 def template_environment() -> Any:

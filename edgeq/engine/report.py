@@ -1,0 +1,74 @@
+"""What the engine needs on a microcontroller, next to what TFLite Micro needs: static RAM (the
+one activation buffer; the kernels use no scratch and no heap) and constant data (flash)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from edgeq.errors import UnsupportedError
+from edgeq.tflite.graph import ModelGraph
+
+
+@dataclass(frozen=True)
+class EngineMemory:
+    """The engine's figures for one model, or why the engine cannot compile it."""
+
+    supported: bool
+    reason: str | None = None
+    activation_bytes: int = 0
+    constant_bytes: int = 0
+    overlapping_pairs: int = 0
+    tflm_arena_bytes: int | None = None
+
+    @property
+    def ratio(self) -> float | None:
+        """Engine RAM over TFLM's measured minimum arena."""
+        if not self.supported or not self.tflm_arena_bytes:
+            return None
+        return self.activation_bytes / self.tflm_arena_bytes
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "supported": self.supported,
+            "reason": self.reason,
+            "static_ram_bytes": self.activation_bytes,
+            "activation_buffer_bytes": self.activation_bytes,
+            "scratch_bytes": 0,
+            "constant_bytes": self.constant_bytes,
+            "outputs_overlapping_inputs": self.overlapping_pairs,
+            "tflm_minimum_arena_bytes": self.tflm_arena_bytes,
+            "ram_ratio_to_tflm_arena": None if self.ratio is None else round(self.ratio, 4),
+            "how": "static RAM is the size of the one activation buffer the generated code declares "
+            "(edgeq's offline plan; kernels use no heap and no scratch; the call stack comes on top); "
+            "constants are the const arrays (weights, biases, multipliers, shifts). TFLite Micro's "
+            "arena is measured with the tflite-micro package (64-bit host build, an upper bound for "
+            "32-bit MCUs).",
+        }
+
+    def summary(self) -> str:
+        """One line for the console."""
+        if not self.supported:
+            return f"edgeq C engine: cannot compile this model ({self.reason})"
+        ratio = f", {self.ratio:.2f}x TFLite Micro's arena" if self.ratio is not None else ""
+        return (
+            f"edgeq C engine: {self.activation_bytes:,} bytes of static RAM (one activation buffer, "
+            f"no scratch){ratio}; {self.constant_bytes:,} bytes of constants"
+        )
+
+
+def engine_memory(graph: ModelGraph, tflm_arena_bytes: int | None, name: str = "model") -> EngineMemory:
+    """Generate the engine in memory and report its RAM and constants (nothing is written)."""
+    from edgeq.engine.generate import generate_engine
+
+    try:
+        source = generate_engine(graph, name)
+    except UnsupportedError as exc:
+        return EngineMemory(supported=False, reason=str(exc), tflm_arena_bytes=tflm_arena_bytes)
+    return EngineMemory(
+        supported=True,
+        activation_bytes=source.arena_bytes,
+        constant_bytes=source.constant_bytes,
+        overlapping_pairs=source.plan.overlapping_pairs,
+        tflm_arena_bytes=tflm_arena_bytes,
+    )
