@@ -18,6 +18,7 @@ from edgeq.cli import convert as convert_command
 from edgeq.cli import demo as demo_command
 from edgeq.cli import export as export_command
 from edgeq.cli import inspect as inspect_command
+from edgeq.cli import validate as validate_command
 from edgeq.errors import EdgeqError
 
 app = typer.Typer(
@@ -31,6 +32,7 @@ app = typer.Typer(
 app.command("convert", no_args_is_help=True)(convert_command.convert)
 app.command("inspect", no_args_is_help=True)(inspect_command.inspect)
 app.command("demo")(demo_command.demo)
+app.command("validate", no_args_is_help=True)(validate_command.validate)
 app.add_typer(export_command.app, name="export")
 
 

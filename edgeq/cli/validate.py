@@ -1,0 +1,57 @@
+"""``edgeq validate``: prove a generated artifact computes what TensorFlow Lite Micro computes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+
+from edgeq.cli.common import stdout
+from edgeq.errors import EdgeqError
+
+
+def validate(
+    model: Path = typer.Argument(..., help="A full-integer .tflite file."),
+    engine: str = typer.Option("c", "--engine", help="What to validate: c (edgeq's C engine)."),
+    samples: int = typer.Option(100, "--samples", "-n", help="Number of inputs to compare."),
+    seed: int = typer.Option(0, "--seed", help="Seed of the random inputs."),
+    data: Path = typer.Option(None, "--data", help="Float samples (.npz x, .npy, .csv, images) instead."),
+    json_path: Path = typer.Option(None, "--json", help="Also write the result to this JSON file."),
+    as_json: bool = typer.Option(False, "--print-json", help="Print the result as JSON."),
+    debug: bool = typer.Option(False, "--debug", help="Show tracebacks on errors."),
+) -> None:
+    """Compile the model's C engine for this machine and compare it with TFLite Micro, byte for byte."""
+    from edgeq.engine.validate import validate_engine
+    from edgeq.errors import InputError
+
+    if engine != "c":
+        raise InputError(f"unknown --engine {engine!r}: choose c (edgeq's C engine)")
+    result = validate_engine(model, samples=samples, seed=seed, data=data)
+    if json_path is not None:
+        result.save(json_path)
+    if as_json:
+        print(json.dumps(result.to_dict(), indent=2))
+    else:
+        verdict = "[green]identical[/green]" if result.identical else "[red]DIFFERENT[/red]"
+        stdout.print(
+            f"{model}: edgeq C engine vs TensorFlow Lite Micro on {result.samples} inputs "
+            f"({result.inputs}): {verdict}"
+        )
+        stdout.print(
+            f"  {result.identical_samples}/{result.samples} outputs identical, {result.differing_bytes:,} of "
+            f"{result.total_bytes:,} bytes differ, max abs difference {result.max_abs_difference:g}"
+        )
+        if result.first_difference:
+            first = result.first_difference
+            stdout.print(
+                f"  first difference: input {first['sample']}, output element {first['element']}: "
+                f"engine {first['engine']}, TFLM {first['tflm']}"
+            )
+        stdout.print(f"  {result.memory.summary()}")
+        stdout.print(f"  compiled with {result.compiler}")
+    if not result.identical:
+        raise EdgeqError(
+            f"the engine's outputs differ from TFLite Micro's in {result.differing_bytes} bytes: "
+            "please report this with the model"
+        )

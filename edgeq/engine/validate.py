@@ -1,0 +1,187 @@
+"""``edgeq validate --engine c``: the generated engine, compiled for this machine, against the real
+TensorFlow Lite Micro interpreter on the same inputs, byte for byte."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from edgeq.engine.report import EngineMemory
+from edgeq.errors import EdgeqError, InputError
+from edgeq.outputs import write_file_atomic
+from edgeq.tflite import ModelGraph, read_tflite
+from edgeq.tflite.graph import Tensor
+from edgeq.tflite.reader import read_model_bytes
+
+MAX_SAMPLES = 100_000
+
+
+@dataclass(frozen=True)
+class EngineValidation:
+    """How the engine's outputs compare with TFLM's on ``samples`` inputs."""
+
+    model: str
+    sha256: str
+    samples: int
+    inputs: str
+    identical_samples: int
+    differing_bytes: int
+    total_bytes: int
+    max_abs_difference: float
+    first_difference: dict[str, Any] | None
+    memory: EngineMemory
+    compiler: str
+
+    @property
+    def identical(self) -> bool:
+        return self.differing_bytes == 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "model": self.model,
+            "model_sha256": self.sha256,
+            "engine": "c",
+            "reference": "TensorFlow Lite Micro (tflite-micro Python package)",
+            "samples": self.samples,
+            "inputs": self.inputs,
+            "identical": self.identical,
+            "identical_samples": self.identical_samples,
+            "differing_bytes": self.differing_bytes,
+            "compared_bytes": self.total_bytes,
+            "max_abs_difference": self.max_abs_difference,
+            "first_difference": self.first_difference,
+            "compiler": self.compiler,
+            "memory": self.memory.to_dict(),
+        }
+
+    def save(self, path: str | Path) -> Path:
+        return write_file_atomic(Path(path), json.dumps(self.to_dict(), indent=2) + "\n")
+
+
+def validate_engine(
+    model: str | Path, samples: int = 100, seed: int = 0, data: str | Path | None = None
+) -> EngineValidation:
+    """Generate the engine for ``model``, compile it with gcc, run ``samples`` inputs through it
+    and through TFLM, and compare. Inputs are seeded random values over the input type's whole
+    range, or the first ``samples`` rows of ``data`` (float samples, quantized like an app would).
+
+    Raises InputError for bad arguments, UnsupportedError when the engine cannot compile the model,
+    ToolchainError when gcc or tflite-micro is missing.
+    """
+    from edgeq.engine.generate import generate_engine
+    from edgeq.engine.host import STRICT_FLAGS, compile_host
+    from edgeq.mcu.runtimes import check_tflm, run_probe
+
+    if not 1 <= samples <= MAX_SAMPLES:
+        raise InputError(f"--samples must be between 1 and {MAX_SAMPLES}, got {samples}")
+    tflite = read_model_bytes(Path(model))
+    graph = read_tflite(tflite, str(model))
+    source = generate_engine(graph, "model")
+    tensor = graph.main.tensors[graph.main.inputs[0]]
+    if data is not None:
+        inputs, described = _data_inputs(data, graph, tensor, samples), f"the first samples of {data}"
+    else:
+        inputs = _random_inputs(graph, tensor, samples, seed)
+        described = f"seeded random values over the input's range (seed {seed})"
+    tflm = check_tflm(tflite)
+    if not tflm.runs or tflm.arena is None:
+        raise EdgeqError(
+            f"TensorFlow Lite Micro cannot run this model, so there is nothing to compare with: {tflm.reason}"
+        )
+    arena = tflm.arena.minimum_bytes + 1024
+    with tempfile.TemporaryDirectory(prefix="edgeq-validate-") as work:
+        engines = compile_host({"model": source}, Path(work))
+        engine_out = engines.run("model", inputs)
+    steps = [
+        {"run": "tflm", "arena": arena, "inputs": f"in{i}.npz", "outputs": f"out{i}.npz"}
+        for i in range(len(inputs))
+    ]
+    results = run_probe(tflite, steps, {f"in{i}.npz": {"input_0": x} for i, x in enumerate(inputs)})
+    failed = next((r for r in results if not r.ok), None)
+    if failed is not None:
+        raise EdgeqError(f"TensorFlow Lite Micro failed on this model: {failed.reason()}")
+    expected = np.stack([r.data["arrays"]["output_0"].reshape(-1) for r in results])
+    got = engine_out.reshape(expected.shape).astype(expected.dtype)
+    differs = got.view(np.uint8).reshape(len(got), -1) != expected.view(np.uint8).reshape(len(got), -1)
+    difference = np.abs(got.astype(np.float64) - expected.astype(np.float64))
+    first = None
+    if differs.any():
+        sample, element = (int(v) for v in np.argwhere(got != expected)[0])
+        first = {
+            "sample": sample,
+            "element": element,
+            "engine": got[sample, element].item(),
+            "tflm": expected[sample, element].item(),
+        }
+    memory = EngineMemory(
+        supported=True,
+        activation_bytes=source.arena_bytes,
+        constant_bytes=source.constant_bytes,
+        overlapping_pairs=source.plan.overlapping_pairs,
+        tflm_arena_bytes=tflm.arena.minimum_bytes,
+    )
+    return EngineValidation(
+        model=str(model),
+        sha256=graph.sha256,
+        samples=len(inputs),
+        inputs=described,
+        identical_samples=int((~differs.any(axis=1)).sum()),
+        differing_bytes=int(differs.sum()),
+        total_bytes=int(differs.size),
+        max_abs_difference=float(difference.max()) if difference.size else 0.0,
+        first_difference=first,
+        memory=memory,
+        compiler=f"{_gcc_version()} {' '.join(STRICT_FLAGS)} -O2",
+    )
+
+
+def _random_inputs(graph: ModelGraph, tensor: Tensor, count: int, seed: int) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    shape = (count, *tensor.shape)
+    if tensor.dtype in ("int8", "int16"):
+        limits = np.iinfo(tensor.dtype)
+        return rng.integers(limits.min, limits.max + 1, size=shape, dtype=tensor.dtype)
+    # a float input: cover the range of the QUANTIZE that reads it, a quarter beyond each end
+    quantize = next((op for op in graph.main.operators if op.inputs and op.inputs[0] == tensor.index), None)
+    low, high = -1.0, 1.0
+    if quantize is not None and quantize.opcode == "QUANTIZE":
+        q = graph.main.tensors[quantize.outputs[0]].quantization
+        if q is not None:
+            limits = np.iinfo(graph.main.tensors[quantize.outputs[0]].dtype)
+            low = (limits.min - q.zero_points[0]) * q.scales[0]
+            high = (limits.max - q.zero_points[0]) * q.scales[0]
+    margin = (high - low) / 4
+    return rng.uniform(low - margin, high + margin, size=shape).astype(np.float32)
+
+
+def _data_inputs(data: str | Path, graph: ModelGraph, tensor: Tensor, count: int) -> np.ndarray:
+    from edgeq.data.dataset import read_dataset
+
+    x = read_dataset(data, (1, *tensor.shape[1:]), "validation").x[:count]
+    if tuple(x.shape[1:]) != tuple(tensor.shape[1:]):
+        raise InputError(
+            f"validation data {data} has samples of shape {tuple(x.shape[1:])}, the model input is "
+            f"{tuple(tensor.shape[1:])}: give data shaped like the model input"
+        )
+    x = x.reshape(len(x), *tensor.shape).astype(np.float32)
+    if tensor.dtype == "float32" or tensor.quantization is None:
+        return x
+    scale, zero_point = np.float32(tensor.quantization.scales[0]), tensor.quantization.zero_points[0]
+    scaled = x / scale
+    rounded = np.sign(scaled) * np.floor(np.abs(scaled) + np.float32(0.5))
+    limits = np.iinfo(tensor.dtype)
+    return np.clip(rounded + zero_point, limits.min, limits.max).astype(tensor.dtype)
+
+
+def _gcc_version() -> str:
+    try:
+        done = subprocess.run(["gcc", "--version"], capture_output=True, text=True, check=False)
+    except OSError:
+        return "gcc"
+    return done.stdout.splitlines()[0] if done.stdout else "gcc"
