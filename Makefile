@@ -12,16 +12,18 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-# Host compilers for the tests that compile generated C/C++. Installed with apt-get when missing
-# and this runs as root (CI); elsewhere those tests skip with a reason, unless
-# EDGEQ_REQUIRE_TOOLCHAINS=1, when they fail.
-APT_PACKAGES := gcc g++
+# Compilers for the tests that compile generated C/C++ (host gcc/g++, and arm-none-eabi-gcc with
+# newlib's headers for Cortex-M). Installed with apt-get when missing and this runs as root (CI);
+# elsewhere those tests skip with a reason, unless EDGEQ_REQUIRE_TOOLCHAINS=1, when they fail.
+# Each entry is tool=package[+package]; --no-install-recommends keeps out the 1.5 GB ARM libstdc++.
+TOOLCHAINS := gcc=gcc g++=g++ arm-none-eabi-gcc=gcc-arm-none-eabi+libnewlib-arm-none-eabi
 
 toolchains:
-	@missing=""; for tool in $(APT_PACKAGES); do command -v $$tool >/dev/null || missing="$$missing $$tool"; done; \
+	@missing=""; for entry in $(TOOLCHAINS); do \
+	  command -v $${entry%%=*} >/dev/null || missing="$$missing $$(echo $${entry#*=} | tr + ' ')"; done; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq$$missing; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends$$missing; \
 	  else echo "note: missing$$missing (apt-get install$$missing); tests that need them will skip"; fi; \
 	fi
 

@@ -93,3 +93,18 @@ def tiny_int8() -> Path:
 @pytest.fixture(scope="session")
 def tiny_int16x8() -> Path:
     return GOLDEN / "tiny_int16x8.tflite"
+
+
+@pytest.fixture(scope="session", params=["kws", "vww", "ic", "ad"])
+def zoo_int8(request, tmp_path_factory):
+    """(name, Keras model, int8 ModeResult) for each MLPerf Tiny model, converted once per session
+    with ``edgeq.convert`` (seeded random weights, seeded calibration data)."""
+    import edgeq
+    from edgeq.zoo import ZOO, calibration_data
+
+    name = request.param
+    folder = tmp_path_factory.mktemp(name)
+    model = ZOO[name]()
+    model.save(folder / "m.keras")
+    np.savez(folder / "c.npz", x=calibration_data(name))
+    return name, model, edgeq.convert(folder / "m.keras", calib=folder / "c.npz", mode="int8").mode("int8")

@@ -2,12 +2,7 @@
 
 from __future__ import annotations
 
-import numpy as np
-import pytest
-
-import edgeq
 from edgeq.mcu.runtimes import check_tflm, run_probe
-from edgeq.zoo import ZOO, calibration_data
 
 # MLPerf Tiny's reference int8 models use these ops and no others; MEAN (from global average
 # pooling) or PAD (from Keras' MobileNet padding) here would mean a builder drifted from them.
@@ -20,17 +15,6 @@ MLPERF_OPS = {
     "RESHAPE",
     "SOFTMAX",
 }
-
-
-@pytest.fixture(scope="module", params=["kws", "vww", "ic", "ad"])
-def zoo_int8(request, tmp_path_factory):
-    """(name, Keras model, int8 ModeResult) for each MLPerf Tiny model, converted once."""
-    name = request.param
-    folder = tmp_path_factory.mktemp(name)
-    model = ZOO[name]()
-    model.save(folder / "m.keras")
-    np.savez(folder / "c.npz", x=calibration_data(name))
-    return name, model, edgeq.convert(folder / "m.keras", calib=folder / "c.npz", mode="int8").mode("int8")
 
 
 def test_int8_conversion_uses_only_mlperf_ops(zoo_int8):
