@@ -57,6 +57,27 @@ def test_reference_kernels_equal_tflm_with_zero_tolerance(layered_int8):
         assert np.array_equal(run_reference(graph, [sample])[0], result.data["arrays"]["output_0"])
 
 
+@pytest.fixture(scope="module")
+def unsupported_int8(tmp_path_factory) -> bytes:
+    """An int8 model with SUB and SQUARED_DIFFERENCE, two ops outside the engine's list."""
+    from engine_cases import convert_int8
+
+    from edgeq.conversion.quiet import import_tensorflow
+
+    import_tensorflow()
+    import keras
+
+    inputs = keras.Input((6, 4), batch_size=1)
+    a = keras.layers.Dense(4)(inputs)
+    b = keras.layers.Dense(4)(inputs)
+    difference = keras.layers.Subtract()([a, b])
+    outputs = keras.ops.square(keras.layers.Subtract()([difference, inputs]))
+    tflite = convert_int8(keras.Model(inputs, outputs), "int8", -1.0, 1.0, 0)
+    path = tmp_path_factory.mktemp("unsupported") / "unsupported.tflite"
+    path.write_bytes(tflite)
+    return path
+
+
 def test_ops_outside_the_reference_are_named(tiny_int8):
     with pytest.raises(UnsupportedError, match="SOFTMAX"):
         run_reference(read_tflite_file(tiny_int8), [np.zeros((1, 8, 8, 1), np.int8)])
@@ -103,16 +124,22 @@ def test_generated_c_engine_equals_tflm_with_zero_tolerance(tmp_path, layered_in
     assert source.arena_bytes < check_tflm(layered_int8).arena.minimum_bytes
 
 
-def test_engine_refuses_unsupported_models_naming_every_op(tiny_int8):
+def test_engine_refuses_unsupported_models_naming_every_op(unsupported_int8):
     from edgeq.engine.generate import generate_engine
 
-    with pytest.raises(
-        UnsupportedError, match=r"does not support SOFTMAX yet: use a TensorFlow Lite Micro template"
-    ):
-        generate_engine(read_tflite_file(tiny_int8), "tiny")
+    graph = read_tflite_file(unsupported_int8)
+    missing = sorted({op.opcode for op in graph.main.operators} - {"FULLY_CONNECTED", "RESHAPE", "MUL"})
+    assert len(missing) >= 2, missing
+    with pytest.raises(UnsupportedError) as raised:
+        generate_engine(graph, "unsupported")
+    message = str(raised.value)
+    assert f"does not support {', '.join(missing)} yet" in message
+    assert "use a TensorFlow Lite Micro template" in message
 
 
-def test_export_mcu_template_c_writes_the_engine_or_refuses_cleanly(tmp_path, capfd, layered_int8, tiny_int8):
+def test_export_mcu_template_c_writes_the_engine_or_refuses_cleanly(
+    tmp_path, capfd, layered_int8, unsupported_int8
+):
     from edgeq.cli import run
 
     model = tmp_path / "layered.tflite"
@@ -122,9 +149,10 @@ def test_export_mcu_template_c_writes_the_engine_or_refuses_cleanly(tmp_path, ca
         == 0
     )
     assert sorted(p.name for p in (tmp_path / "c").iterdir()) == [
-        "edgeq_kernels.c", "edgeq_kernels.h", "layered.c", "layered.h",
+        "edgeq_kernels.c", "edgeq_kernels.h", "layered.c", "layered.h", "report.json",
     ]  # fmt: skip
     capfd.readouterr()
-    assert run(["export", "mcu", str(tiny_int8), "--template", "c", "-o", str(tmp_path / "t")]) == 2
+    assert run(["export", "mcu", str(unsupported_int8), "--template", "c", "-o", str(tmp_path / "t")]) == 2
     err = capfd.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and "SOFTMAX" in err[0] and not (tmp_path / "t").exists()
+    assert len(err) == 1 and "SUB" in err[0] and not (tmp_path / "t").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["c", "layered.tflite"]  # nothing half-written
