@@ -156,3 +156,32 @@ def test_export_mcu_template_c_writes_the_engine_or_refuses_cleanly(
     err = capfd.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "SUB" in err[0] and not (tmp_path / "t").exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["c", "layered.tflite"]  # nothing half-written
+
+
+def test_validate_cli_reports_identical_outputs_and_refuses_bad_input(
+    tmp_path, capfd, layered_int8, unsupported_int8
+):
+    from conftest import require_tool
+
+    from edgeq.cli import run
+
+    require_tool("gcc")
+    model = tmp_path / "layered.tflite"
+    model.write_bytes(layered_int8)
+    assert (
+        run(["validate", str(model), "--engine", "c", "--samples", "25", "--json", str(tmp_path / "v.json")])
+        == 0
+    )
+    out = capfd.readouterr().out
+    assert "25/25 outputs identical, 0 of" in out and "static RAM" in out
+    saved = __import__("json").loads((tmp_path / "v.json").read_text())
+    assert saved["identical"] and saved["samples"] == 25 and saved["differing_bytes"] == 0
+    for argv, needle in (
+        (["validate", str(model), "--samples", "0"], "--samples"),
+        (["validate", str(model), "--engine", "tvm"], "--engine"),
+        (["validate", str(unsupported_int8)], "SUB"),
+        (["validate", str(tmp_path / "missing.tflite")], "missing.tflite"),
+    ):
+        assert run(argv) == 2, argv
+        err = capfd.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and needle in err[0], err
