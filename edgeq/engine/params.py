@@ -3,6 +3,7 @@ ranges), computed in Python exactly as TFLM does, for the C generator and the nu
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -73,7 +74,8 @@ def activation_range(activation: str, output: Tensor) -> tuple[int, int]:
     scale, zero_point = output.quantization.scales[0], output.quantization.zero_points[0]
 
     def quantize(value: float) -> int:
-        return zero_point + int(np.round(np.float32(value) / np.float32(scale)))
+        scaled = float(np.float32(value) / np.float32(scale))
+        return zero_point + int(math.copysign(math.floor(abs(scaled) + 0.5), scaled))  # TfLiteRound
 
     if activation == "RELU":
         return max(low, quantize(0.0)), high
