@@ -18,8 +18,11 @@ import numpy as np
 from edgeq.engine.params import same_padding
 from edgeq.tflite.graph import Operator, Subgraph
 
-# element-wise kernels that read input element i before writing output element i, in order
-ELEMENTWISE = frozenset({"ADD", "MUL", "LOGISTIC", "TANH", "HARD_SWISH", "RELU", "RELU6", "LEAKY_RELU"})
+# kernels that read input element i before writing output element i, in order, and read nothing
+# before i afterwards (SOFTMAX reads each row whole before writing it, then element by element)
+ELEMENTWISE = frozenset(
+    {"ADD", "MUL", "SOFTMAX", "LOGISTIC", "TANH", "HARD_SWISH", "RELU", "RELU6", "LEAKY_RELU"}
+)
 
 
 def overlap_delta(subgraph: Subgraph, op: Operator, source: int, output: int) -> int | None:
