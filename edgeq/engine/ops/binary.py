@@ -1,18 +1,170 @@
-"""Element-wise ops with two operands (kernel group ``binary``): int8 ADD of equal shapes."""
+"""Element-wise ops with two operands (kernel group ``binary``): int8 ADD and MUL, with broadcasting.
+
+TFLM runs both ops per element (``AddFunc`` / the body of ``MulElementwise``) and, when the two
+input shapes differ after left-padding with ones, walks them with ``BroadcastBinaryOpSimple``:
+numpy broadcasting over up to 8 dimensions. The arithmetic of an element does not depend on
+the path, so the engine has one loop for both: the output in row-major order, with each input's
+element step per (merged) output dimension precomputed here, 0 where that input is broadcast.
+"""
 
 from __future__ import annotations
 
-from edgeq.engine.lowering import Builder, Layer, lowering, require_dtype
-from edgeq.engine.params import add_params
-from edgeq.tflite.graph import Operator
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from edgeq.engine.fixedpoint import quantize_multiplier
+from edgeq.engine.lowering import Builder, Layer, lowering, require_dtype, scale, zero_point
+from edgeq.errors import UnsupportedError
+from edgeq.tflite.graph import Operator, Tensor
+
+ADD_LEFT_SHIFT = 20  # TFLM's int8 ADD scales both inputs up by 2**20 before rescaling
+MAX_RANK = 8  # BroadcastBinaryOpSimple's kMaxRank (and EDGEQ_BINARY_MAX_RANK in binary.h.j2)
+ACTIVATIONS = ("NONE", "RELU", "RELU6", "RELU_N1_TO_1")
+
+
+def _problem(op: Operator, reason: str) -> UnsupportedError:
+    return UnsupportedError(f"op {op.index} ({op.opcode}): {reason}")
+
+
+def _round_half_away(value: np.float32) -> int:
+    """TfLiteRound on a float: std::round, halves away from zero."""
+    magnitude = math.floor(abs(float(value)) + 0.5)  # exact: a float32 plus 0.5 fits a double
+    return int(math.copysign(magnitude, float(value)))
+
+
+def activation_range(op: Operator, output: Tensor) -> tuple[int, int]:
+    """CalculateActivationRangeQuantized for an int8 output (Quantize: float32 divide, std::round)."""
+    activation = str(op.option.get("fused_activation", "NONE"))
+    if activation not in ACTIVATIONS:
+        raise _problem(op, f"fused activation {activation} is not supported")
+    out_scale, out_zero = np.float32(output.quantization.scales[0]), zero_point(output)
+
+    def quantize(value: float) -> int:
+        return out_zero + _round_half_away(np.float32(value) / out_scale)
+
+    low, high = -128, 127
+    if activation == "RELU":
+        return max(low, quantize(0.0)), high
+    if activation == "RELU6":
+        return max(low, quantize(0.0)), min(high, quantize(6.0))
+    if activation == "RELU_N1_TO_1":
+        return max(low, quantize(-1.0)), min(high, quantize(1.0))
+    return low, high
+
+
+@dataclass(frozen=True)
+class Walk:
+    """The output's row-major loops after merging: extents (outermost first) and each input's
+    element step per loop (0 where it is broadcast)."""
+
+    shape: tuple[int, ...]
+    steps1: tuple[int, ...]
+    steps2: tuple[int, ...]
+
+
+def broadcast_walk(op: Operator, first: Tensor, second: Tensor, output: Tensor) -> Walk:
+    """Numpy broadcasting of ``first`` and ``second`` to ``output``'s shape, as loops; adjacent
+    output dimensions are merged where both inputs step through them contiguously (or not at all)."""
+    rank = max(len(first.shape), len(second.shape), len(output.shape))
+    if rank > MAX_RANK:
+        raise _problem(op, f"{rank} dimensions: TFLM broadcasts at most {MAX_RANK}")
+
+    def extend(shape: tuple[int, ...]) -> tuple[int, ...]:
+        return (1,) * (rank - len(shape)) + tuple(int(d) for d in shape)
+
+    out_shape, shapes = extend(output.shape), (extend(first.shape), extend(second.shape))
+    if 0 in (*out_shape, *shapes[0], *shapes[1]):
+        raise _problem(op, f"empty tensor among {first.shape}, {second.shape}, {output.shape}")
+    expected = tuple(max(a, b) for a, b in zip(*shapes, strict=True))
+    fits = all(d in (1, o) for s in shapes for d, o in zip(s, out_shape, strict=True))
+    if out_shape != expected or not fits:
+        raise _problem(op, f"shapes {first.shape} and {second.shape} do not broadcast to {output.shape}")
+
+    def steps(shape: tuple[int, ...]) -> list[int]:
+        result, stride = [0] * rank, 1
+        for d in range(rank - 1, -1, -1):
+            result[d] = stride if shape[d] == out_shape[d] and out_shape[d] != 1 else 0
+            stride *= shape[d]
+        return result
+
+    all_steps = (steps(shapes[0]), steps(shapes[1]))
+    loops: list[list[int]] = []  # [extent, step1, step2], outermost first, built innermost first
+    for d in range(rank - 1, -1, -1):
+        extent = out_shape[d]
+        if extent == 1:
+            continue
+        s1, s2 = all_steps[0][d], all_steps[1][d]
+        if loops:
+            inner = loops[0]
+            if all(s == inner[0] * i for s, i in ((s1, inner[1]), (s2, inner[2]))):
+                inner[0] *= extent  # this dimension continues the inner loop for both inputs
+                continue
+        loops.insert(0, [extent, s1, s2])
+    if not loops:
+        loops = [[1, 0, 0]]
+    return Walk(
+        shape=tuple(lp[0] for lp in loops),
+        steps1=tuple(lp[1] for lp in loops),
+        steps2=tuple(lp[2] for lp in loops),
+    )
+
+
+def _operands(b: Builder, op: Operator) -> tuple[Tensor, Tensor, Tensor]:
+    if len(op.inputs) != 2 or len(op.outputs) != 1:
+        raise _problem(op, "expects two inputs and one output")
+    require_dtype(b.subgraph, op, [*op.inputs, op.outputs[0]], "int8")
+    tensors = (b.tensor(op.inputs[0]), b.tensor(op.inputs[1]), b.tensor(op.outputs[0]))
+    for tensor in tensors:
+        if tensor.quantization.per_channel:
+            raise _problem(op, f"tensor {tensor.name} is quantized per channel")
+    return tensors
+
+
+def _walk_fields(b: Builder, op: Operator, walk: Walk, output: Tensor) -> list[object]:
+    prefix = b.prefix(op)
+    return [
+        output.elements,
+        len(walk.shape),
+        b.array(f"{prefix}_shape", "int32_t", list(walk.shape)),
+        b.array(f"{prefix}_steps1", "int32_t", list(walk.steps1)),
+        b.array(f"{prefix}_steps2", "int32_t", list(walk.steps2)),
+    ]
+
+
+def _smaller_than_one(op: Operator, real: float) -> tuple[int, int]:
+    """QuantizeMultiplierSmallerThanOneExp (TFLM aborts outside (0, 1))."""
+    if not 0.0 < real < 1.0:
+        raise _problem(op, f"rescale factor {real} outside (0, 1): TFLM's ADD refuses it")
+    return quantize_multiplier(real)
 
 
 @lowering("ADD", group="binary")
 def add(b: Builder, op: Operator) -> Layer:
-    require_dtype(b.subgraph, op, [*op.inputs[:2], op.outputs[0]], "int8")
-    p = add_params(b.subgraph, op)
-    fields = [b.tensor(op.outputs[0]).elements, p.input1_offset, p.input2_offset, p.output_offset,
-              p.input1_multiplier, p.input1_shift, p.input2_multiplier, p.input2_shift, p.output_multiplier,
-              p.output_shift, p.activation_min, p.activation_max]  # fmt: skip
+    first, second, output = _operands(b, op)
+    walk = broadcast_walk(op, first, second, output)
+    scale1, scale2, out_scale = scale(first), scale(second), scale(output)
+    twice_max = 2 * max(scale1, scale2)
+    m1, s1 = _smaller_than_one(op, scale1 / twice_max)
+    m2, s2 = _smaller_than_one(op, scale2 / twice_max)
+    mo, so = _smaller_than_one(op, twice_max / ((1 << ADD_LEFT_SHIFT) * out_scale))
+    low, high = activation_range(op, output)
+    fields = [*_walk_fields(b, op, walk, output), -zero_point(first), -zero_point(second), zero_point(output),
+              m1, s1, m2, s2, mo, so, low, high]  # fmt: skip
     operands = [b.operand(op.inputs[0]), b.operand(op.inputs[1]), b.operand(op.outputs[0])]
     return b.layer(op, "edgeq_add_params", fields, "edgeq_add_s8", operands, "binary")
+
+
+@lowering("MUL", group="binary")
+def mul(b: Builder, op: Operator) -> Layer:
+    first, second, output = _operands(b, op)
+    walk = broadcast_walk(op, first, second, output)
+    multiplier, shift = quantize_multiplier(scale(first) * scale(second) / scale(output))
+    if shift > 30:
+        raise _problem(op, f"output rescale shift {shift} too large")
+    low, high = activation_range(op, output)
+    fields = [*_walk_fields(b, op, walk, output), -zero_point(first), -zero_point(second), zero_point(output),
+              multiplier, shift, low, high]  # fmt: skip
+    operands = [b.operand(op.inputs[0]), b.operand(op.inputs[1]), b.operand(op.outputs[0])]
+    return b.layer(op, "edgeq_mul_params", fields, "edgeq_mul_s8", operands, "binary")
