@@ -99,11 +99,7 @@ def generate_engine(graph: ModelGraph, name: str) -> EngineSource:
     check_supported(graph)
     subgraph = graph.main
     aliases = {op.outputs[0]: op.inputs[0] for op in subgraph.operators if op.opcode in ALIASES}
-    plan = plan_memory(
-        graph,
-        aliases,
-        lambda op, source, output: overlap_delta(subgraph, subgraph.operators[op], source, output),
-    )
+    plan = plan_engine_memory(graph, aliases)
     offsets = {p.tensor: p.offset for p in plan.placements}
 
     def offset(tensor: int) -> int:

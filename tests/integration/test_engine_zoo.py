@@ -66,3 +66,23 @@ def test_generated_files_compile_for_cortex_m4_without_warnings(zoo_model, tmp_p
         )  # fmt: skip
         assert done.returncode == 0, done.stderr
         assert (tmp_path / (unit + ".o")).stat().st_size > 0
+
+
+def test_engine_buffer_is_the_best_plan_and_beats_the_plan_without_overlaps(zoo_model):
+    from edgeq.engine.generate import plan_engine_memory
+    from edgeq.engine.lowering import ALIASES
+    from edgeq.tflite.memory import plan_memory
+
+    name, path = zoo_model
+    graph = read_tflite(path.read_bytes())
+    aliases = {op.outputs[0]: op.inputs[0] for op in graph.main.operators if op.opcode in ALIASES}
+    source = generate_engine(graph, name)
+    assert source.arena_bytes == max(plan_engine_memory(graph, aliases).peak_bytes, 16)
+    assert source.plan.peak_bytes <= plan_memory(graph, aliases).peak_bytes
+    # placements never overlap unless they are an output laid over the input it replaces
+    spans = source.plan.placements
+    for a in spans:
+        for b in spans:
+            if a.tensor < b.tensor and a.first_op <= b.last_op and b.first_op <= a.last_op:
+                disjoint = a.offset + a.size <= b.offset or b.offset + b.size <= a.offset
+                assert disjoint or a.last_op == b.first_op or b.last_op == a.first_op, (a, b)
