@@ -88,7 +88,7 @@ def validate_engine(
         inputs, described = _data_inputs(data, graph, tensor, samples), f"the first samples of {data}"
     else:
         inputs = _random_inputs(graph, tensor, samples, seed)
-        described = f"seeded random values over the input's range (seed {seed})"
+        described = f"seeded random values over the input's range, seed {seed}"
     tflm = check_tflm(tflite)
     if not tflm.runs or tflm.arena is None:
         raise EdgeqError(
