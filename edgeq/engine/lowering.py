@@ -7,7 +7,8 @@ kernel call. Kernels live in ``firmware_templates/engine/kernels/<group>.c.j2`` 
 ``<group>.h.j2``); a model's ``edgeq_kernels.c`` contains the groups its ops use.
 
 Ops whose output is their input's bytes under another shape (RESHAPE, SQUEEZE, EXPAND_DIMS) are
-registered with :func:`alias`: they share their input's memory and generate no code.
+registered with :func:`alias` (in ``ops/core.py`` and ``ops/data.py``): they share their input's
+memory and generate no code.
 """
 
 from __future__ import annotations
