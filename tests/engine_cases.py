@@ -39,6 +39,32 @@ class Outcome:
     problem: str | None = None
 
 
+def keras_module() -> Any:
+    """Keras, imported after TensorFlow has been quietened."""
+    from edgeq.conversion.quiet import import_tensorflow
+
+    import_tensorflow()
+    import keras
+
+    return keras
+
+
+def calibration_range(
+    rng: np.random.Generator, widest: tuple[float, float] = (-1.5, 1.2)
+) -> tuple[float, float]:
+    """A calibration range, symmetric, one-sided or skewed, of width 10**u for u uniform in
+    ``widest``: varied scales and zero points."""
+    kind = int(rng.integers(0, 4))
+    width = float(10 ** rng.uniform(*widest))
+    if kind == 0:
+        return -width, width
+    if kind == 1:
+        return 0.0, width
+    if kind == 2:
+        return -width, width * float(rng.uniform(0.05, 0.5))
+    return -width * float(rng.uniform(0.05, 0.5)), width
+
+
 def convert_int8(model: Any, io: str, low: float, high: float, seed: int) -> bytes:
     """The real TFLiteConverter, full-integer int8 with ``io`` inputs and outputs."""
     from edgeq.conversion.quiet import import_tensorflow, quiet

@@ -10,19 +10,10 @@ alpha, including negative ones Keras cannot produce) are rewritten to a seeded s
 from __future__ import annotations
 
 import numpy as np
-from engine_cases import Case, check_cases, convert_int8, failures
+from engine_cases import Case, check_cases, convert_int8, failures, keras_module
 
 OPCODES = ("LOGISTIC", "TANH", "HARD_SWISH", "RELU", "RELU6", "LEAKY_RELU")
 ALL_INPUTS = np.arange(-128, 128, dtype=np.int8)
-
-
-def _keras():
-    from edgeq.conversion.quiet import import_tensorflow
-
-    import_tensorflow()
-    import keras
-
-    return keras
 
 
 def _layer(keras, opcode: str, alpha: float):
@@ -74,7 +65,7 @@ def activation_cases(count: int, seed: int) -> list[Case]:
         low, high = _calibration(rng)
 
         def build(opcode=opcode, shape=shape, alpha=alpha, before=before, prior_alpha=prior_alpha):
-            keras = _keras()
+            keras = keras_module()
             inputs = keras.Input(shape, batch_size=1)
             x = inputs
             if before == "reshape":
@@ -106,7 +97,7 @@ def test_activations_equal_tflm_byte_for_byte(tmp_path):
 
 
 def _single_op_model(opcode: str, low: float, high: float, alpha: float, seed: int) -> bytes:
-    keras = _keras()
+    keras = keras_module()
     keras.utils.set_random_seed(seed)
     inputs = keras.Input((256,), batch_size=1)
     model = keras.Model(inputs, _layer(keras, opcode, alpha)(inputs))

@@ -5,31 +5,9 @@ engine against TFLite Micro, byte for byte, on 10 random inputs each."""
 from __future__ import annotations
 
 import numpy as np
-from engine_cases import Case, check_cases, failures
+from engine_cases import Case, calibration_range, check_cases, failures, keras_module
 
 ACTIVATIONS = (None, "relu", "relu6")
-
-
-def _keras():
-    from edgeq.conversion.quiet import import_tensorflow
-
-    import_tensorflow()
-    import keras
-
-    return keras
-
-
-def _range(rng: np.random.Generator) -> tuple[float, float]:
-    """A calibration range: symmetric, one-sided or skewed, narrow to wide (varied scales and zero points)."""
-    kind = int(rng.integers(0, 4))
-    width = float(10 ** rng.uniform(-1.5, 1.2))
-    if kind == 0:
-        return -width, width
-    if kind == 1:
-        return 0.0, width
-    if kind == 2:
-        return -width, width * float(rng.uniform(0.05, 0.5))
-    return -width * float(rng.uniform(0.05, 0.5)), width
 
 
 def _ones_where(shape: tuple[int, ...], mask: np.ndarray) -> tuple[int, ...]:
@@ -102,11 +80,11 @@ def binary_cases(count: int, seed: int) -> list[Case]:
         constant = rng.uniform(-2, 2, size=shape2).astype(np.float32)
         if opcode == "ADD" and rng.random() < 0.3:
             constant *= 8  # operand scales far apart
-        low, high = _range(rng)
+        low, high = calibration_range(rng)
 
         def build(opcode=opcode, kind=kind, full=full, shape1=shape1, shape2=shape2, branch1=branch1,
                   branch2=branch2, inner=inner, fused=fused, swap=swap, constant=constant):  # fmt: skip
-            keras = _keras()
+            keras = keras_module()
             x = keras.Input(full, batch_size=1)
             if kind in ("const", "const_bcast"):
                 a, b = x, keras.ops.convert_to_tensor(constant)

@@ -4,18 +4,9 @@ the generated C engine against TFLite Micro, byte for byte, on 10 random inputs 
 from __future__ import annotations
 
 import numpy as np
-from engine_cases import Case, check_cases, failures
+from engine_cases import Case, check_cases, failures, keras_module
 
 ACTIVATIONS = (None, "relu", "relu6")
-
-
-def _keras():
-    from edgeq.conversion.quiet import import_tensorflow
-
-    import_tensorflow()
-    import keras
-
-    return keras
 
 
 def conv_cases(count: int, seed: int) -> list[Case]:
@@ -39,7 +30,7 @@ def conv_cases(count: int, seed: int) -> list[Case]:
         def build(size=size, channels=channels, kernel=kernel, padding=padding, strides=strides,
                   dilation=dilation, activation=activation, use_bias=use_bias, filters=filters,
                   multiplier=multiplier, depthwise=depthwise):  # fmt: skip
-            keras = _keras()
+            keras = keras_module()
             inputs = keras.Input((size, size + 1, channels), batch_size=1)
             common = dict(padding=padding, strides=strides, dilation_rate=dilation, activation=activation,
                           use_bias=use_bias)  # fmt: skip
@@ -73,7 +64,7 @@ def dense_cases(count: int, seed: int) -> list[Case]:
         use_bias = bool(rng.random() < 0.8)
 
         def build(shape=shape, units=units, activation=activation, use_bias=use_bias):
-            keras = _keras()
+            keras = keras_module()
             inputs = keras.Input(shape, batch_size=1)
             return keras.Model(
                 inputs, keras.layers.Dense(units, activation=activation, use_bias=use_bias)(inputs)
@@ -95,7 +86,7 @@ def pool_cases(count: int, seed: int) -> list[Case]:
         padding = "same" if size < max(pool) else str(rng.choice(["same", "valid"]))
 
         def build(size=size, channels=channels, pool=pool, strides=strides, padding=padding, average=average):
-            keras = _keras()
+            keras = keras_module()
             inputs = keras.Input((size, size + 2, channels), batch_size=1)
             layer = keras.layers.AveragePooling2D if average else keras.layers.MaxPooling2D
             return keras.Model(inputs, layer(pool, strides=strides, padding=padding)(inputs))

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import engine_cases
 import numpy as np
-from engine_cases import Case, check_cases, failures
+from engine_cases import Case, calibration_range, check_cases, failures, keras_module
 
 # Case.io values of 16x8 models (int16 activations, int8 weights), with int16 or float32 I/O
 INT16_IO = {"16x8-int16": "int16", "16x8-float32": "float32"}
@@ -36,28 +36,6 @@ def convert(model, io: str, low: float, high: float, seed: int) -> bytes:
         return bytes(converter.convert())
 
 
-def _keras():
-    from edgeq.conversion.quiet import import_tensorflow
-
-    import_tensorflow()
-    import keras
-
-    return keras
-
-
-def _range(rng: np.random.Generator) -> tuple[float, float]:
-    """A calibration range: symmetric, one-sided or skewed, narrow to wide (varied scales and zero points)."""
-    kind = int(rng.integers(0, 4))
-    width = float(10 ** rng.uniform(-2, 1.5))
-    if kind == 0:
-        return -width, width
-    if kind == 1:
-        return 0.0, width
-    if kind == 2:
-        return -width, width * float(rng.uniform(0.05, 0.5))
-    return -width * float(rng.uniform(0.05, 0.5)), width
-
-
 def _shape(rng: np.random.Generator, rank: int) -> tuple[int, ...]:
     """A shape without the batch dimension (``rank`` counts the batch)."""
     return tuple(int(v) for v in rng.integers(1, 7, size=rank - 1))
@@ -78,10 +56,10 @@ def pad_cases(count: int, seed: int) -> list[Case]:
             shape = (*shape[:-1], max(shape[-1], 2))
         value = float(rng.uniform(-2, 2))
         io = "float32" if rng.random() < 0.25 else "int8"
-        low, high = _range(rng)
+        low, high = calibration_range(rng, (-2, 1.5))
 
         def build(kind=kind, shape=shape, pads=pads, dense=dense, value=value):
-            keras = _keras()
+            keras = keras_module()
             inputs = keras.Input(shape, batch_size=1)
             x = keras.layers.Dense(shape[-1])(inputs) if dense else inputs
             middle = tuple(tuple(pair) for pair in pads[1:-1])
@@ -118,7 +96,7 @@ def concatenation_cases(count: int, seed: int) -> list[Case]:
         if "dense" in parts:
             shape = (*shape[:-1], max(shape[-1], 2))
         io = "float32" if rng.random() < 0.2 else "int8"
-        low, high = _range(rng)
+        low, high = calibration_range(rng, (-2, 1.5))
         blocks = {}
         for position, (part, width) in enumerate(zip(parts, widths, strict=True)):
             if part == "constant":
@@ -127,7 +105,7 @@ def concatenation_cases(count: int, seed: int) -> list[Case]:
                 blocks[position] = rng.uniform(low, high, size=block_shape).astype(np.float32)
 
         def build(shape=shape, axis=axis, negative=negative, parts=parts, widths=widths, blocks=blocks):
-            keras = _keras()
+            keras = keras_module()
             inputs = keras.Input(shape, batch_size=1)
             rank = len(shape) + 1
             tensors = []
@@ -161,10 +139,10 @@ def requantize_cases(count: int, seed: int) -> list[Case]:
         shape = _shape(rng, int(rng.integers(2, 5)))
         first, second = int(rng.integers(1, 9)), int(rng.integers(1, 9))
         io = "float32" if number % 3 == 2 else "int8"
-        low, high = _range(rng)
+        low, high = calibration_range(rng, (-2, 1.5))
 
         def build(shape=shape, first=first, second=second):
-            keras = _keras()
+            keras = keras_module()
             inputs = keras.Input(shape, batch_size=1)
             hidden = keras.layers.Concatenate()([inputs, keras.layers.Dense(first)(inputs)])
             return keras.Model(
@@ -184,10 +162,10 @@ def expand_dims_cases(count: int, seed: int) -> list[Case]:
         where = int(rng.integers(-1, len(shape) + 1))  # after the batch, or at the end
         where = -1 if where == 0 else where
         copies = int(rng.integers(2, 4))
-        low, high = _range(rng)
+        low, high = calibration_range(rng, (-2, 1.5))
 
         def build(shape=shape, where=where, copies=copies):
-            keras = _keras()
+            keras = keras_module()
             inputs = keras.Input(shape)
             pads = [[0, 0]] + [[1, 0]] + [[0, 0]] * (len(shape) - 1)
             expanded = keras.ops.expand_dims(keras.ops.pad(inputs, pads), where)
@@ -209,13 +187,13 @@ def int16_cases(count: int, seed: int) -> list[Case]:
         axis = int(rng.integers(1, rank))
         concatenate = number % 2 == 1
         io = "16x8-float32" if number % 4 < 2 else "16x8-int16"
-        low, high = _range(rng)
+        low, high = calibration_range(rng, (-2, 1.5))
         block_shape = [1, *shape]
         block_shape[axis] = int(rng.integers(1, 4))
         block = rng.uniform(low, high, size=block_shape).astype(np.float32)
 
         def build(shape=shape, pads=pads, axis=axis, concatenate=concatenate, block=block):
-            keras = _keras()
+            keras = keras_module()
             inputs = keras.Input(shape, batch_size=1)
             padded = keras.ops.pad(inputs, pads)
             if not concatenate:

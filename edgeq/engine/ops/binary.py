@@ -9,13 +9,11 @@ element step per (merged) output dimension precomputed here, 0 where that input 
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
-
-import numpy as np
 
 from edgeq.engine.fixedpoint import quantize_multiplier
 from edgeq.engine.lowering import Builder, Layer, lowering, require_dtype, scale, zero_point
+from edgeq.engine.params import activation_range
 from edgeq.errors import UnsupportedError
 from edgeq.tflite.graph import Operator, Tensor
 
@@ -28,30 +26,12 @@ def _problem(op: Operator, reason: str) -> UnsupportedError:
     return UnsupportedError(f"op {op.index} ({op.opcode}): {reason}")
 
 
-def _round_half_away(value: np.float32) -> int:
-    """TfLiteRound on a float: std::round, halves away from zero."""
-    magnitude = math.floor(abs(float(value)) + 0.5)  # exact: a float32 plus 0.5 fits a double
-    return int(math.copysign(magnitude, float(value)))
-
-
-def activation_range(op: Operator, output: Tensor) -> tuple[int, int]:
-    """CalculateActivationRangeQuantized for an int8 output (Quantize: float32 divide, std::round)."""
+def _activation_range(op: Operator, output: Tensor) -> tuple[int, int]:
+    """The fused activation's clamp range (TFLM's CalculateActivationRangeQuantized)."""
     activation = str(op.option.get("fused_activation", "NONE"))
     if activation not in ACTIVATIONS:
         raise _problem(op, f"fused activation {activation} is not supported")
-    out_scale, out_zero = np.float32(output.quantization.scales[0]), zero_point(output)
-
-    def quantize(value: float) -> int:
-        return out_zero + _round_half_away(np.float32(value) / out_scale)
-
-    low, high = -128, 127
-    if activation == "RELU":
-        return max(low, quantize(0.0)), high
-    if activation == "RELU6":
-        return max(low, quantize(0.0)), min(high, quantize(6.0))
-    if activation == "RELU_N1_TO_1":
-        return max(low, quantize(-1.0)), min(high, quantize(1.0))
-    return low, high
+    return activation_range(activation, output)
 
 
 @dataclass(frozen=True)
@@ -149,7 +129,7 @@ def add(b: Builder, op: Operator) -> Layer:
     m1, s1 = _smaller_than_one(op, scale1 / twice_max)
     m2, s2 = _smaller_than_one(op, scale2 / twice_max)
     mo, so = _smaller_than_one(op, twice_max / ((1 << ADD_LEFT_SHIFT) * out_scale))
-    low, high = activation_range(op, output)
+    low, high = _activation_range(op, output)
     fields = [*_walk_fields(b, op, walk, output), -zero_point(first), -zero_point(second), zero_point(output),
               m1, s1, m2, s2, mo, so, low, high]  # fmt: skip
     operands = [b.operand(op.inputs[0]), b.operand(op.inputs[1]), b.operand(op.outputs[0])]
@@ -163,7 +143,7 @@ def mul(b: Builder, op: Operator) -> Layer:
     multiplier, shift = quantize_multiplier(scale(first) * scale(second) / scale(output))
     if shift > 30:
         raise _problem(op, f"output rescale shift {shift} too large")
-    low, high = activation_range(op, output)
+    low, high = _activation_range(op, output)
     fields = [*_walk_fields(b, op, walk, output), -zero_point(first), -zero_point(second), zero_point(output),
               multiplier, shift, low, high]  # fmt: skip
     operands = [b.operand(op.inputs[0]), b.operand(op.inputs[1]), b.operand(op.outputs[0])]
