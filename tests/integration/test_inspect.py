@@ -95,6 +95,14 @@ def test_inspect_json_cli_reports_targets(capfd, tiny_int8):
     assert tflm["runs"] and tflm["arena"]["fails_with_16_bytes_less"]
     assert "upper bound" in tflm["arena"]["note"]
     assert report["targets"]["litert"]["runs"] and report["targets"]["flex_ops"] == []
+    engine = report["targets"]["edgeq_c_engine"]
+    from edgeq.engine.generate import generate_engine
+    from edgeq.tflite import read_tflite_file
+
+    assert engine["supported"] and engine["scratch_bytes"] == 0
+    assert engine["static_ram_bytes"] == generate_engine(read_tflite_file(tiny_int8), "model").arena_bytes
+    assert engine["tflm_minimum_arena_bytes"] == tflm["arena"]["minimum_bytes"]
+    assert engine["ram_ratio_to_tflm_arena"] < 1
 
 
 def test_float16_model_names_the_op_tflm_lacks(demo_run):
@@ -103,6 +111,7 @@ def test_float16_model_names_the_op_tflm_lacks(demo_run):
     assert not inspected.tflm.runs and inspected.tflm.failing_op == "DEQUANTIZE"
     assert inspected.litert.runs
     assert inspected.quantization.scheme == "float16 weights"
+    assert not inspected.engine.supported and "DEQUANTIZE" in (inspected.engine.reason or "")
 
 
 def test_flex_ops_are_flagged_and_named(tmp_path):
