@@ -19,13 +19,18 @@ INT32_MIN = -(2**31)
 INT32_MAX = 2**31 - 1
 
 
+def round_half_away(value: float) -> int:
+    """std::round / TfLiteRound: to the nearest integer, halves away from zero (exact for any
+    float32 value, and for doubles below 2**52)."""
+    return int(math.copysign(math.floor(abs(value) + 0.5), value))
+
+
 def quantize_multiplier(multiplier: float) -> tuple[int, int]:
     """``(q, shift)`` with ``multiplier ≈ q * 2**(shift - 31)``, q in [2**30, 2**31) or 0."""
     if multiplier == 0.0:
         return 0, 0
     fraction, shift = math.frexp(multiplier)
-    # std::round: halves away from zero (exact here: scaling a double by 2**31 loses nothing)
-    quantized = int(math.copysign(math.floor(abs(fraction) * (1 << 31) + 0.5), fraction))
+    quantized = round_half_away(fraction * (1 << 31))  # exact: scaling by 2**31 loses nothing
     if quantized == 1 << 31:
         quantized //= 2
         shift += 1
@@ -34,10 +39,11 @@ def quantize_multiplier(multiplier: float) -> tuple[int, int]:
     return quantized, shift
 
 
-def saturating_rounding_doubling_high_mul(a: np.ndarray, b: int) -> np.ndarray:
-    """gemmlowp's SaturatingRoundingDoublingHighMul on int32 arrays (b a scalar)."""
+def saturating_rounding_doubling_high_mul(a: np.ndarray, b: np.ndarray | int) -> np.ndarray:
+    """gemmlowp's SaturatingRoundingDoublingHighMul on int32 values (arrays or scalars)."""
     a64 = np.asarray(a, dtype=np.int64)
-    product = a64 * np.int64(b)
+    b = np.asarray(b, dtype=np.int64)
+    product = a64 * b
     nudge = np.where(product >= 0, np.int64(1 << 30), np.int64(1 - (1 << 30)))
     total = product + nudge
     # C integer division truncates toward zero

@@ -3,12 +3,11 @@ ranges), computed in Python exactly as TFLM does, for the C generator and the nu
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
 
-from edgeq.engine.fixedpoint import quantize_multiplier
+from edgeq.engine.fixedpoint import quantize_multiplier, round_half_away
 from edgeq.errors import UnsupportedError
 from edgeq.tflite.graph import Operator, Subgraph, Tensor
 
@@ -74,8 +73,7 @@ def activation_range(activation: str, output: Tensor) -> tuple[int, int]:
     scale, zero_point = output.quantization.scales[0], output.quantization.zero_points[0]
 
     def quantize(value: float) -> int:
-        scaled = float(np.float32(value) / np.float32(scale))
-        return zero_point + int(math.copysign(math.floor(abs(scaled) + 0.5), scaled))  # TfLiteRound
+        return zero_point + round_half_away(float(np.float32(value) / np.float32(scale)))
 
     if activation == "RELU":
         return max(low, quantize(0.0)), high

@@ -17,8 +17,15 @@ import math
 
 import numpy as np
 
-from edgeq.engine.fixedpoint import INT32_MAX, INT32_MIN, quantize_multiplier
+from edgeq.engine.fixedpoint import (
+    INT32_MAX,
+    INT32_MIN,
+    quantize_multiplier,
+    round_half_away,
+)
 from edgeq.engine.fixedpoint import multiply_by_quantized_multiplier as requantize
+from edgeq.engine.fixedpoint import rounding_divide_by_pot as divide_by_pot
+from edgeq.engine.fixedpoint import saturating_rounding_doubling_high_mul as high_mul
 from edgeq.engine.lowering import Builder, Layer, lowering, require_dtype, scale, zero_point
 from edgeq.errors import UnsupportedError
 from edgeq.tflite.graph import Operator
@@ -26,11 +33,6 @@ from edgeq.tflite.graph import Operator
 GROUP = "activations"
 INPUTS = np.arange(-128, 128, dtype=np.int64)  # table index i holds the output for input byte i - 128
 INPUT_INTEGER_BITS = 4  # TFLM's int8 LOGISTIC and TANH rescale their input to Q4.27
-
-
-def _round(value: float) -> int:
-    """std::round (TfLiteRound): halves away from zero."""
-    return int(math.copysign(math.floor(abs(value) + 0.5), value))
 
 
 # --- gemmlowp fixed point on int32 values held in int64 numpy arrays --------------------------
@@ -41,29 +43,11 @@ def _wrap(x: np.ndarray) -> np.ndarray:
     return ((np.asarray(x, dtype=np.int64) + (1 << 31)) & 0xFFFFFFFF) - (1 << 31)
 
 
-def _high_mul(a: np.ndarray, b: np.ndarray | int) -> np.ndarray:
-    """SaturatingRoundingDoublingHighMul on int32 (both operands may be arrays)."""
-    a = np.asarray(a, dtype=np.int64)
-    b = np.asarray(b, dtype=np.int64)
-    product = a * b
-    total = product + np.where(product >= 0, 1 << 30, 1 - (1 << 30))
-    high = np.where(total >= 0, total >> 31, -((-total) >> 31))  # C division truncates
-    return np.where((a == b) & (a == INT32_MIN), INT32_MAX, high)
-
-
-def _divide_by_pot(x: np.ndarray, exponent: int) -> np.ndarray:
-    """RoundingDivideByPOT on int32: halves away from zero."""
-    x = np.asarray(x, dtype=np.int64)
-    mask = (1 << exponent) - 1
-    threshold = (mask >> 1) + (x < 0)
-    return (x >> exponent) + ((x & mask) > threshold)
-
-
 def _multiply_by_pot(x: np.ndarray, exponent: int) -> np.ndarray:
     """SaturatingRoundingMultiplyByPOT<exponent> on int32."""
     x = np.asarray(x, dtype=np.int64)
     if exponent <= 0:
-        return _divide_by_pot(x, -exponent)
+        return divide_by_pot(x, -exponent)
     threshold = (1 << (31 - exponent)) - 1
     return np.where(x > threshold, INT32_MAX, np.where(x < -threshold, INT32_MIN, x << exponent))
 
@@ -72,11 +56,11 @@ def _exp_on_quarter_interval(a: np.ndarray) -> np.ndarray:
     """gemmlowp exp_on_interval_between_negative_one_quarter_and_0_excl (Q0.31 in and out)."""
     constant_term, one_third = 1895147668, 715827883  # exp(-1/8), 1/3 in Q0.31
     x = _wrap(a + (1 << 28))
-    x2 = _high_mul(x, x)
-    x3 = _high_mul(x2, x)
-    x4_over_4 = _divide_by_pot(_high_mul(x2, x2), 2)
-    tail = _divide_by_pot(_wrap(_high_mul(_wrap(x4_over_4 + x3), one_third) + x2), 1)
-    return _wrap(constant_term + _high_mul(constant_term, _wrap(x + tail)))
+    x2 = high_mul(x, x)
+    x3 = high_mul(x2, x)
+    x4_over_4 = divide_by_pot(high_mul(x2, x2), 2)
+    tail = divide_by_pot(_wrap(high_mul(_wrap(x4_over_4 + x3), one_third) + x2), 1)
+    return _wrap(constant_term + high_mul(constant_term, _wrap(x + tail)))
 
 
 # exp(-2**k) in Q0.31, for the bits k of the input's magnitude above the first quarter
@@ -95,7 +79,7 @@ def _exp_on_negative_values(a: np.ndarray, integer_bits: int) -> np.ndarray:
     for exponent, multiplier in EXP_BARREL:
         if integer_bits > exponent:
             bit = (remainder & (1 << (fractional_bits + exponent))) != 0
-            result = np.where(bit, _high_mul(result, multiplier), result)
+            result = np.where(bit, high_mul(result, multiplier), result)
     return np.where(a == 0, INT32_MAX, result)
 
 
@@ -105,10 +89,10 @@ def _newton_reciprocal(a: np.ndarray) -> np.ndarray:
     half_denominator = np.where(
         half_denominator_sum >= 0, (half_denominator_sum + 1) // 2, -((-half_denominator_sum + 1) // 2)
     )  # RoundingHalfSum(a, One): (sum ± 1) / 2, truncated
-    x = _wrap(1515870810 + _high_mul(half_denominator, -1010580540))  # 48/17 - 32/17 d, in Q2.29
+    x = _wrap(1515870810 + high_mul(half_denominator, -1010580540))  # 48/17 - 32/17 d, in Q2.29
     for _ in range(3):
-        one_minus = _wrap((1 << 29) - _high_mul(half_denominator, x))
-        x = _wrap(x + _multiply_by_pot(_high_mul(x, one_minus), 2))
+        one_minus = _wrap((1 << 29) - high_mul(half_denominator, x))
+        x = _wrap(x + _multiply_by_pot(high_mul(x, one_minus), 2))
     return x
 
 
@@ -138,7 +122,7 @@ def sigmoid_input_params(input_scale: float) -> tuple[int, int, int]:
     fraction, left_shift = math.frexp(input_scale * float(1 << (31 - INPUT_INTEGER_BITS)))
     if not 0 <= left_shift < 63:
         raise UnsupportedError(f"input scale {input_scale}: TFLM's shifts are undefined for it")
-    multiplier = _round(fraction * float(1 << 31))
+    multiplier = round_half_away(fraction * float(1 << 31))
     radius = math.floor(
         1.0 * ((1 << INPUT_INTEGER_BITS) - 1) * (1 << (31 - INPUT_INTEGER_BITS)) / (1 << left_shift)
     )  # CalculateInputRadius, in double as TFLM computes it
@@ -153,9 +137,9 @@ def sigmoid_table(opcode: str, input_scale: float, input_zero_point: int) -> np.
     # outside the radius the input is not rescaled (it could overflow): the result is saturated
     q4 = requantize(np.where(inside, x, 0), multiplier, left_shift)
     if opcode == "LOGISTIC":
-        value = _divide_by_pot(gemmlowp_logistic(q4), 31 - 8) - 128
+        value = divide_by_pot(gemmlowp_logistic(q4), 31 - 8) - 128
     else:
-        value = _divide_by_pot(gemmlowp_tanh(q4), 31 - 7)
+        value = divide_by_pot(gemmlowp_tanh(q4), 31 - 7)
     value = np.clip(value, -128, 127)
     return np.where(x <= -radius, -128, np.where(x >= radius, 127, value)).astype(np.int8)
 
@@ -297,7 +281,8 @@ def relu6(b: Builder, op: Operator) -> Layer:
     # Relu6Prepare clamps in the input's quantization (the output's is not read)
     source_tensor = b.tensor(op.inputs[0])
     zero = zero_point(source_tensor)
-    six = min(max(_round(float(np.float32(6.0) / np.float32(scale(source_tensor)))) + zero, -128), 127)
+    six = round_half_away(float(np.float32(6.0) / np.float32(scale(source_tensor)))) + zero
+    six = min(max(six, -128), 127)
     return b.layer(op, "edgeq_relu6_params", [size, zero, six], "edgeq_relu6_s8", [source, target], GROUP)
 
 
