@@ -41,20 +41,6 @@ class HostEngines:
         return np.frombuffer(done.stdout, dtype=_NUMPY[out_type]).reshape(len(rows), out_size)
 
 
-def _io_types(header: str, name: str) -> tuple[tuple[str, int], tuple[str, int]]:
-    """Read the input/output C types and sizes back from the generated header."""
-    import re
-
-    signature = re.search(rf"void {name}_invoke\(const (\w+) \*input, (\w+) \*output\)", header)
-    sizes = {
-        kind: int(re.search(rf"#define {name.upper()}_{kind}_SIZE (\d+)", header)[1])  # type: ignore[index]
-        for kind in ("INPUT", "OUTPUT")
-    }
-    if signature is None:
-        raise EdgeqError(f"generated header of {name} has no invoke() declaration")
-    return (signature[1], sizes["INPUT"]), (signature[2], sizes["OUTPUT"])
-
-
 def compile_host(
     sources: dict[str, EngineSource], folder: Path, flags: tuple[str, ...] = ("-O2",)
 ) -> HostEngines:
@@ -70,7 +56,7 @@ def compile_host(
         for file, text in source.files.items():
             if not file.startswith("edgeq_kernels."):
                 (folder / file).write_text(text, encoding="utf-8")
-        io[name] = _io_types(source.files[f"{name}.h"], name)
+        io[name] = source.io
         units.append(folder / f"{name}.c")
     for file, text in kernel_files(groups).items():
         (folder / file).write_text(text, encoding="utf-8")

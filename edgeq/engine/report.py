@@ -4,10 +4,13 @@ one activation buffer; the kernels use no scratch and no heap) and constant data
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from edgeq.errors import UnsupportedError
 from edgeq.tflite.graph import ModelGraph
+
+if TYPE_CHECKING:
+    from edgeq.engine.generate import EngineSource
 
 
 @dataclass(frozen=True)
@@ -20,6 +23,17 @@ class EngineMemory:
     constant_bytes: int = 0
     overlapping_pairs: int = 0
     tflm_arena_bytes: int | None = None
+
+    @classmethod
+    def of(cls, source: EngineSource, tflm_arena_bytes: int | None) -> EngineMemory:
+        """The figures of generated sources, next to TFLM's measured arena (None: not measured)."""
+        return cls(
+            supported=True,
+            activation_bytes=source.arena_bytes,
+            constant_bytes=source.constant_bytes,
+            overlapping_pairs=source.plan.overlapping_pairs,
+            tflm_arena_bytes=tflm_arena_bytes,
+        )
 
     @property
     def ratio(self) -> float | None:
@@ -65,10 +79,4 @@ def engine_memory(graph: ModelGraph, tflm_arena_bytes: int | None, name: str = "
         source = generate_engine(graph, name)
     except UnsupportedError as exc:
         return EngineMemory(supported=False, reason=str(exc), tflm_arena_bytes=tflm_arena_bytes)
-    return EngineMemory(
-        supported=True,
-        activation_bytes=source.arena_bytes,
-        constant_bytes=source.constant_bytes,
-        overlapping_pairs=source.plan.overlapping_pairs,
-        tflm_arena_bytes=tflm_arena_bytes,
-    )
+    return EngineMemory.of(source, tflm_arena_bytes)

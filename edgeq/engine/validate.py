@@ -119,13 +119,7 @@ def validate_engine(
             "engine": got[sample, element].item(),
             "tflm": expected[sample, element].item(),
         }
-    memory = EngineMemory(
-        supported=True,
-        activation_bytes=source.arena_bytes,
-        constant_bytes=source.constant_bytes,
-        overlapping_pairs=source.plan.overlapping_pairs,
-        tflm_arena_bytes=tflm.arena.minimum_bytes,
-    )
+    memory = EngineMemory.of(source, tflm.arena.minimum_bytes)
     return EngineValidation(
         model=str(model),
         sha256=graph.sha256,

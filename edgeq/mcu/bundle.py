@@ -218,13 +218,7 @@ def _export_engine(
 
     source = generate_engine(graph, name)
     tflm = check_tflm(tflite)
-    engine = EngineMemory(
-        supported=True,
-        activation_bytes=source.arena_bytes,
-        constant_bytes=source.constant_bytes,
-        overlapping_pairs=source.plan.overlapping_pairs,
-        tflm_arena_bytes=tflm.arena.minimum_bytes if tflm.arena else None,
-    )
+    engine = EngineMemory.of(source, tflm.arena.minimum_bytes if tflm.arena else None)
     result = ExportResult(
         output=Path(output),
         template="c",
