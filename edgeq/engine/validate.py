@@ -85,7 +85,7 @@ def validate_engine(
     source = generate_engine(graph, "model")
     tensor = graph.main.tensors[graph.main.inputs[0]]
     if data is not None:
-        inputs, described = _data_inputs(data, graph, tensor, samples), f"the first samples of {data}"
+        inputs, described = _data_inputs(data, tensor, samples), f"the first samples of {data}"
     else:
         inputs = _random_inputs(graph, tensor, samples, seed)
         described = f"seeded random values over the input's range, seed {seed}"
@@ -154,7 +154,7 @@ def _random_inputs(graph: ModelGraph, tensor: Tensor, count: int, seed: int) -> 
     return rng.uniform(low - margin, high + margin, size=shape).astype(np.float32)
 
 
-def _data_inputs(data: str | Path, graph: ModelGraph, tensor: Tensor, count: int) -> np.ndarray:
+def _data_inputs(data: str | Path, tensor: Tensor, count: int) -> np.ndarray:
     from edgeq.data.dataset import read_dataset
 
     x = read_dataset(data, (1, *tensor.shape[1:]), "validation").x[:count]
@@ -164,13 +164,12 @@ def _data_inputs(data: str | Path, graph: ModelGraph, tensor: Tensor, count: int
             f"{tuple(tensor.shape[1:])}: give data shaped like the model input"
         )
     x = x.reshape(len(x), *tensor.shape).astype(np.float32)
-    if tensor.dtype == "float32" or tensor.quantization is None:
+    if tensor.quantization is None:
         return x
-    scale, zero_point = np.float32(tensor.quantization.scales[0]), tensor.quantization.zero_points[0]
-    scaled = x / scale
-    rounded = np.sign(scaled) * np.floor(np.abs(scaled) + np.float32(0.5))
-    limits = np.iinfo(tensor.dtype)
-    return np.clip(rounded + zero_point, limits.min, limits.max).astype(tensor.dtype)
+    from edgeq.conversion.evaluate import TensorInfo, quantize
+
+    q = tensor.quantization
+    return quantize(x, TensorInfo(tensor.name, tensor.shape, tensor.dtype, q.scales[0], q.zero_points[0]))
 
 
 def _gcc_version() -> str:

@@ -176,6 +176,9 @@ def test_validate_cli_reports_identical_outputs_and_refuses_bad_input(
     assert "25/25 outputs identical, 0 of" in out and "static RAM" in out
     saved = __import__("json").loads((tmp_path / "v.json").read_text())
     assert saved["identical"] and saved["samples"] == 25 and saved["differing_bytes"] == 0
+    np.savez(tmp_path / "x.npz", x=np.random.default_rng(4).random((12, 12, 12, 3), dtype=np.float32))
+    assert run(["validate", str(model), "--data", str(tmp_path / "x.npz"), "--samples", "30"]) == 0
+    assert "12/12 outputs identical" in capfd.readouterr().out  # the file has 12 samples
     for argv, needle in (
         (["validate", str(model), "--samples", "0"], "--samples"),
         (["validate", str(model), "--engine", "tvm"], "--engine"),
