@@ -111,6 +111,7 @@ def check_cases(cases: list[Case], folder: Path, samples: int = 10, seed: int = 
     sources = {}
     outcomes: dict[str, Outcome] = {}
     opcodes: dict[str, tuple[str, ...]] = {}
+    input_tensors: dict[str, Any] = {}
     for number, case in enumerate(cases):
         keras.utils.set_random_seed(seed + number)
         tflite = convert_int8(case.build(), case.io, case.low, case.high, seed + number)
@@ -128,6 +129,7 @@ def check_cases(cases: list[Case], folder: Path, samples: int = 10, seed: int = 
             outcomes[case.name] = Outcome(case.name, opcodes[case.name], -1, -1, f"generation: {exc}")
             continue
         models[case.name] = tflite
+        input_tensors[case.name] = graph.main.tensors[graph.main.inputs[0]]
     if not sources:
         return [outcomes[case.name] for case in cases]
     engines = compile_host(sources, folder / "build")
@@ -138,9 +140,7 @@ def check_cases(cases: list[Case], folder: Path, samples: int = 10, seed: int = 
     for case in cases:
         if case.name not in sources:
             continue
-        graph = read_tflite(models[case.name])
-        tensor = graph.main.tensors[graph.main.inputs[0]]
-        inputs[case.name] = random_inputs(tensor, samples, rng, case.low, case.high)
+        inputs[case.name] = random_inputs(input_tensors[case.name], samples, rng, case.low, case.high)
         for i in range(samples):
             arrays[f"{case.name}_in{i}.npz"] = {"input_0": inputs[case.name][i]}
             steps.append(
