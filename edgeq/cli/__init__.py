@@ -14,6 +14,7 @@ import typer
 from typer._click.exceptions import NoArgsIsHelpError
 
 from edgeq import __version__
+from edgeq.cli import bench as bench_command
 from edgeq.cli import convert as convert_command
 from edgeq.cli import demo as demo_command
 from edgeq.cli import export as export_command
@@ -33,6 +34,7 @@ app.command("convert", no_args_is_help=True)(convert_command.convert)
 app.command("inspect", no_args_is_help=True)(inspect_command.inspect)
 app.command("demo")(demo_command.demo)
 app.command("validate", no_args_is_help=True)(validate_command.validate)
+app.command("bench", no_args_is_help=True)(bench_command.bench)
 app.add_typer(export_command.app, name="export")
 
 

@@ -19,6 +19,8 @@ stdout = Console(highlight=False)
 if not stdout.is_terminal:
     stdout = Console(highlight=False, width=140)
 stderr = Console(stderr=True, highlight=False)
+if not stderr.is_terminal:
+    stderr = Console(stderr=True, highlight=False, width=140)
 
 
 def progress(message: str) -> None:

@@ -87,7 +87,7 @@ def validate_engine(
     if data is not None:
         inputs, described = _data_inputs(data, tensor, samples), f"the first samples of {data}"
     else:
-        inputs = _random_inputs(graph, tensor, samples, seed)
+        inputs = random_inputs(graph, tensor, samples, seed)
         described = f"seeded random values over the input's range, seed {seed}"
     tflm = check_tflm(tflite)
     if not tflm.runs or tflm.arena is None:
@@ -135,7 +135,9 @@ def validate_engine(
     )
 
 
-def _random_inputs(graph: ModelGraph, tensor: Tensor, count: int, seed: int) -> np.ndarray:
+def random_inputs(graph: ModelGraph, tensor: Tensor, count: int, seed: int) -> np.ndarray:
+    """``count`` seeded random inputs for ``tensor``: integers over the whole type, or floats a
+    quarter beyond the range of the QUANTIZE that reads a float input."""
     rng = np.random.default_rng(seed)
     shape = (count, *tensor.shape)
     if tensor.dtype in ("int8", "int16"):

@@ -1,0 +1,119 @@
+"""The emulated Cortex-M boards edgeq benchmarks on: QEMU machine, core, compiler flags, memory map.
+
+Memory sizes are those of the emulated board (QEMU's model of it), which is what the linker
+script uses; ``--flash``/``--ram`` on the command line shrink them to a real part's budget.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from edgeq.errors import InputError
+
+KB = 1024
+MB = 1024 * KB
+
+
+@dataclass(frozen=True)
+class Board:
+    target: str
+    machine: str
+    cpu: str
+    gcc_flags: tuple[str, ...]
+    flash_name: str
+    flash_origin: int
+    flash_size: int
+    ram_name: str
+    ram_origin: int
+    ram_size: int
+    fpu: bool
+    mve: bool = False
+    description: str = ""
+
+    def limited(self, flash: int | None, ram: int | None) -> Board:
+        """This board with at most ``flash`` / ``ram`` bytes (a real part's budget)."""
+        return replace(
+            self,
+            flash_size=min(self.flash_size, flash) if flash else self.flash_size,
+            ram_size=min(self.ram_size, ram) if ram else self.ram_size,
+        )
+
+
+_MPS2_MAP = {
+    "flash_name": "ZBT SSRAM1",
+    "flash_origin": 0x0,
+    "flash_size": 4 * MB,
+    "ram_name": "ZBT SSRAM2/3",
+    "ram_origin": 0x20000000,
+    "ram_size": 4 * MB,
+}
+
+BOARDS: dict[str, Board] = {
+    board.target: board
+    for board in (
+        Board(
+            "cortex-m3",
+            "mps2-an385",
+            "cortex-m3",
+            ("-mcpu=cortex-m3", "-mthumb", "-mfloat-abi=soft"),
+            fpu=False,
+            description="Arm MPS2 AN385 (Cortex-M3)",
+            **_MPS2_MAP,
+        ),
+        Board(
+            "cortex-m4",
+            "mps2-an386",
+            "cortex-m4",
+            ("-mcpu=cortex-m4", "-mthumb", "-mfpu=fpv4-sp-d16", "-mfloat-abi=hard"),
+            fpu=True,
+            description="Arm MPS2 AN386 (Cortex-M4F)",
+            **_MPS2_MAP,
+        ),
+        Board(
+            "cortex-m7",
+            "mps2-an500",
+            "cortex-m7",
+            ("-mcpu=cortex-m7", "-mthumb", "-mfpu=fpv5-d16", "-mfloat-abi=hard"),
+            fpu=True,
+            description="Arm MPS2 AN500 (Cortex-M7, double-precision FPU)",
+            **_MPS2_MAP,
+        ),
+        Board(
+            "cortex-m55",
+            "mps3-an547",
+            "cortex-m55",
+            ("-mcpu=cortex-m55", "-mthumb", "-mfloat-abi=hard"),
+            flash_name="ITCM",
+            flash_origin=0x0,
+            flash_size=512 * KB,
+            ram_name="DTCM",
+            ram_origin=0x20000000,
+            ram_size=512 * KB,
+            fpu=True,
+            mve=True,
+            description="Arm MPS3 AN547 (Cortex-M55 with Helium)",
+        ),
+        Board(
+            "lm3s6965",
+            "lm3s6965evb",
+            "cortex-m3",
+            ("-mcpu=cortex-m3", "-mthumb", "-mfloat-abi=soft"),
+            flash_name="flash",
+            flash_origin=0x0,
+            flash_size=256 * KB,
+            ram_name="SRAM",
+            ram_origin=0x20000000,
+            ram_size=64 * KB,
+            fpu=False,
+            description="TI Stellaris LM3S6965 (Cortex-M3, 256 KB flash, 64 KB SRAM)",
+        ),
+    )
+}
+
+
+def board(target: str) -> Board:
+    """The board for a Cortex-M target name; InputError listing the valid names otherwise."""
+    try:
+        return BOARDS[target]
+    except KeyError:
+        raise InputError(f"unknown Cortex-M target {target!r}: choose from {', '.join(BOARDS)}") from None

@@ -1,0 +1,141 @@
+"""``edgeq bench``: latency, instructions, flash and RAM on this machine and on emulated ARM."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+from rich import box
+from rich.table import Table
+
+from edgeq.cli.common import progress, stdout
+from edgeq.errors import EdgeqError
+
+
+def bench(
+    models: list[Path] = typer.Argument(..., help="One or more .tflite files."),
+    on: str = typer.Option(
+        "host",
+        "--on",
+        help="Targets, comma-separated: host, cortex-m3, cortex-m4, cortex-m7, cortex-m55, "
+        "lm3s6965, rpi4, rpi5.",
+    ),
+    clock: str = typer.Option("120MHz", "--clock", help="Core clock for the Cortex-M latency estimate."),
+    runs: int = typer.Option(100, "--runs", help="Timed runs on the host."),
+    warmup: int = typer.Option(10, "--warmup", help="Untimed runs before timing on the host."),
+    threads: int = typer.Option(1, "--threads", help="LiteRT threads (host)."),
+    xnnpack: bool = typer.Option(
+        True, "--xnnpack/--no-xnnpack", help="LiteRT's XNNPACK delegate (host, rpi)."
+    ),
+    flash: str = typer.Option(None, "--flash", help="Limit the board's flash to a real part's, e.g. 1MB."),
+    ram: str = typer.Option(None, "--ram", help="Limit the board's RAM to a real part's, e.g. 256KB."),
+    seed: int = typer.Option(0, "--seed", help="Seed of the random input."),
+    json_path: Path = typer.Option(None, "--json", help="Also write the results to this JSON file."),
+    as_json: bool = typer.Option(False, "--print-json", help="Print the results as JSON."),
+    debug: bool = typer.Option(False, "--debug", help="Show tracebacks on errors."),
+) -> None:
+    """Benchmark models on this machine (LiteRT), emulated Cortex-M boards (edgeq's C engine under
+    QEMU) and emulated Raspberry Pi CPUs (LiteRT under QEMU aarch64), with output checks."""
+    from edgeq.bench import bench as run_bench
+
+    report = run_bench(
+        models,
+        on,
+        clock=clock,
+        runs=runs,
+        warmup=warmup,
+        threads=threads,
+        xnnpack=xnnpack,
+        flash=flash,
+        ram=ram,
+        seed=seed,
+        progress=progress,
+    )
+    if json_path is not None:
+        report.save(json_path)
+    if as_json:
+        print(json.dumps(report.to_dict(), indent=2))
+    else:
+        print_report(report)
+    failed = [result for result in report.results if not result.ok]
+    if failed:
+        first = failed[0]
+        reason = (
+            first.error or "the output check failed: the target's output bytes differ from the references"
+        )
+        error = EdgeqError(
+            f"{len(failed)} of {len(report.results)} benchmarks failed; first: "
+            f"{Path(first.model).name} on {first.target}: {reason}"
+        )
+        error.exit_code = int(first.details.get("exit_code", 1))
+        raise error
+
+
+def _number(value: float | None, unit: str = "") -> str:
+    if value is None:
+        return "-"
+    if unit == "ms":
+        return f"{value:,.3f}" if value < 10 else f"{value:,.1f}"
+    return f"{value:,.0f}"
+
+
+def print_report(report) -> None:
+    """The side-by-side table, and what each kind of figure means."""
+    table = Table(title="edgeq bench", title_justify="left", box=box.SIMPLE_HEAD)
+    for column, justify in (
+        ("model", "left"),
+        ("target", "left"),
+        ("runtime", "left"),
+        ("check", "left"),
+        ("latency ms", "right"),
+        ("instructions", "right"),
+        ("flash KB", "right"),
+        ("RAM KB", "right"),
+    ):
+        table.add_column(column, justify=justify)
+    estimated = False
+    for result in report.results:
+        name = Path(result.model).name
+        if result.error:
+            table.add_row(name, result.target, "", "[red]failed[/red]", "", "", "", "", style="dim")
+            continue
+        check = "-"
+        if result.output_check is not None:
+            check = "[green]identical[/green]" if result.output_check.passed else "[red]DIFFERENT[/red]"
+        latency = result.figure("latency_p50_ms") or result.figure("latency_ms")
+        latency_text = "not timed" if latency is None else _number(latency.value, "ms")
+        if latency is not None and latency.kind == "estimated":
+            latency_text, estimated = f"~{latency_text} (est.)", True
+        instructions = result.figure("instructions_per_inference")
+        flash, ram = result.figure("flash_bytes"), result.figure("ram_bytes")
+        table.add_row(
+            name,
+            result.target,
+            result.runtime,
+            check,
+            latency_text,
+            _number(instructions.value) if instructions else "-",
+            f"{flash.value / 1024:,.1f}" if flash else "-",
+            f"{ram.value / 1024:,.1f}" if ram else "-",
+        )
+    stdout.print(table)
+    if any(r.target == "host" for r in report.results if r.ok):
+        stdout.print("  host latency: p50 of timed invokes (measured); memory in the JSON report")
+    if estimated:
+        stdout.print(
+            "  ~ (est.): an estimate: counted instructions x per-class cycle costs of the core, "
+            "zero-wait memory (edgeq/bench/costmodel.py), at --clock",
+            soft_wrap=True,
+        )
+    if any(r.figure("flash_bytes") for r in report.results):
+        stdout.print(
+            "  flash/RAM: from the linker map without the benchmark harness; RAM includes the "
+            "measured stack peak",
+            soft_wrap=True,
+        )
+    for result in report.results:
+        if result.error:
+            stdout.print(
+                f"  [red]{Path(result.model).name} on {result.target}:[/red] {result.error}", soft_wrap=True
+            )
