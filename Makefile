@@ -12,11 +12,13 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-# Compilers for the tests that compile generated C/C++ (host gcc/g++, and arm-none-eabi-gcc with
-# newlib's headers for Cortex-M). Installed with apt-get when missing and this runs as root (CI);
+# Compilers and emulators for the tests: host gcc/g++, arm-none-eabi-gcc with newlib for Cortex-M,
+# qemu-system-arm for the emulated boards, qemu-user (the dynamic qemu-aarch64, which loads plugins)
+# and debootstrap for emulated aarch64 Linux. Installed with apt-get when missing and this runs as root (CI);
 # elsewhere those tests skip with a reason, unless EDGEQ_REQUIRE_TOOLCHAINS=1, when they fail.
 # Each entry is tool=package[+package]; --no-install-recommends keeps out the 1.5 GB ARM libstdc++.
-TOOLCHAINS := gcc=gcc g++=g++ arm-none-eabi-gcc=gcc-arm-none-eabi+libnewlib-arm-none-eabi
+TOOLCHAINS := gcc=gcc g++=g++ arm-none-eabi-gcc=gcc-arm-none-eabi+libnewlib-arm-none-eabi \
+	qemu-system-arm=qemu-system-arm qemu-aarch64=qemu-user debootstrap=debootstrap
 
 toolchains:
 	@missing=""; for entry in $(TOOLCHAINS); do \
