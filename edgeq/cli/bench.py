@@ -104,7 +104,7 @@ def print_report(report) -> None:
         if result.output_check is not None:
             check = "[green]identical[/green]" if result.output_check.passed else "[red]DIFFERENT[/red]"
         latency = result.figure("latency_p50_ms") or result.figure("latency_ms")
-        latency_text = "not timed" if latency is None else _number(latency.value, "ms")
+        latency_text = "n/a (emulated)" if latency is None else _number(latency.value, "ms")
         if latency is not None and latency.kind == "estimated":
             latency_text, estimated = f"~{latency_text} (est.)", True
         instructions = result.figure("instructions_per_inference")
