@@ -11,11 +11,13 @@ from typing import TYPE_CHECKING, Any
 __version__ = "0.1.0"
 
 __all__ = [
+    "BenchReport",
     "ConvertResult",
     "ExportResult",
     "InspectResult",
     "ModeResult",
     "__version__",
+    "benchmark",
     "convert",
     "export_mcu",
     "inspect",
@@ -23,6 +25,8 @@ __all__ = [
 
 if TYPE_CHECKING:
     from edgeq.api import convert, export_mcu, inspect
+    from edgeq.bench import bench as benchmark
+    from edgeq.bench.results import BenchReport
     from edgeq.inspection import InspectResult
     from edgeq.mcu.bundle import ExportResult
     from edgeq.results import ConvertResult, ModeResult
@@ -31,6 +35,8 @@ _LAZY = {
     "convert": ("edgeq.api", "convert"),
     "inspect": ("edgeq.api", "inspect"),
     "export_mcu": ("edgeq.api", "export_mcu"),
+    "benchmark": ("edgeq.bench", "bench"),  # edgeq.bench is the sub-package
+    "BenchReport": ("edgeq.bench.results", "BenchReport"),
     "ConvertResult": ("edgeq.results", "ConvertResult"),
     "ModeResult": ("edgeq.results", "ModeResult"),
     "InspectResult": ("edgeq.inspection", "InspectResult"),
