@@ -24,8 +24,8 @@ from pathlib import Path
 import numpy as np
 
 from edgeq.bench.host import BenchModel, run_runner
-from edgeq.bench.results import BenchResult, Figure, OutputCheck
-from edgeq.bench.toolchain import cache_dir, counting_plugin, require, version
+from edgeq.bench.results import BenchResult, Figure, OutputCheck, differing_bytes
+from edgeq.bench.toolchain import cache_dir, counting_plugin, read_counts, require, version
 from edgeq.errors import EdgeqError, ToolchainError
 
 ROOTFS_RECIPE = "bookworm-python3-litert-1"  # change when the recipe below changes
@@ -208,15 +208,10 @@ def bench_aarch64(
         counting = guest_command(root, core, f"marker_syscall={LSEEK_AARCH64},out={counts_file}")
         count_request = {"runs": runs, "warmup": 1, "threads": 1, "resolver": resolver, "markers": True}
         _in_guest(counting, environment, model, count_request, work / "count")
-        sections = [
-            int(line.split()[1])
-            for line in counts_file.read_text().splitlines()
-            if line.startswith("section")
-        ]
+        _, sections, _ = read_counts(counts_file)
     if len(sections) != runs:
         raise EdgeqError(f"the instruction counter saw {len(sections)} invokes on {target}, expected {runs}")
-    a, b = got.view(np.uint8).reshape(-1), expected.astype(got.dtype).view(np.uint8).reshape(-1)
-    differing = int((a != b).sum()) if a.shape == b.shape else int(a.size)
+    differing = differing_bytes(got, expected)
     check = OutputCheck(
         differing == 0,
         ("LiteRT reference kernels on x86 (this machine)",),

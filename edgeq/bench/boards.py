@@ -39,6 +39,7 @@ class Board:
         )
 
 
+_M3_FLAGS = ("-mcpu=cortex-m3", "-mthumb", "-mfloat-abi=soft")
 _MPS2_MAP = {
     "flash_name": "ZBT SSRAM1",
     "flash_origin": 0x0,
@@ -55,7 +56,7 @@ BOARDS: dict[str, Board] = {
             "cortex-m3",
             "mps2-an385",
             "cortex-m3",
-            ("-mcpu=cortex-m3", "-mthumb", "-mfloat-abi=soft"),
+            _M3_FLAGS,
             fpu=False,
             description="Arm MPS2 AN385 (Cortex-M3)",
             **_MPS2_MAP,
@@ -97,7 +98,7 @@ BOARDS: dict[str, Board] = {
             "lm3s6965",
             "lm3s6965evb",
             "cortex-m3",
-            ("-mcpu=cortex-m3", "-mthumb", "-mfloat-abi=soft"),
+            _M3_FLAGS,
             flash_name="flash",
             flash_origin=0x0,
             flash_size=256 * KB,

@@ -21,9 +21,10 @@ import numpy as np
 from edgeq import __version__
 from edgeq.bench.boards import Board
 from edgeq.bench.host import BenchModel
-from edgeq.bench.results import BenchResult, Figure, OutputCheck
-from edgeq.bench.toolchain import counting_plugin, require, version
+from edgeq.bench.results import BenchResult, Figure, OutputCheck, differing_bytes
+from edgeq.bench.toolchain import counting_plugin, read_counts, require, version
 from edgeq.engine.generate import EngineSource
+from edgeq.engine.host import NUMPY_TYPES
 from edgeq.errors import EdgeqError, UnsupportedError
 from edgeq.mcu.bundle import template_environment
 from edgeq.mcu.cnames import c_float, c_ints
@@ -31,8 +32,6 @@ from edgeq.mcu.cnames import c_float, c_ints
 QEMU_TIMEOUT_S = 600
 CFLAGS = ("-std=c99", "-O2", "-Wall", "-Wextra", "-Werror", "-ffunction-sections", "-fdata-sections")
 LDFLAGS = ("--specs=nano.specs", "--specs=nosys.specs", "-nostartfiles", "-Wl,--gc-sections")
-_NUMPY = {"int8_t": np.int8, "int16_t": np.int16, "float": np.float32, "uint8_t": np.uint8}
-_CTYPE_BYTES = {"int8_t": 1, "uint8_t": 1, "int16_t": 2, "float": 4}
 
 
 @dataclass(frozen=True)
@@ -67,7 +66,7 @@ def build_firmware(
     gcc = require("arm-none-eabi-gcc", "to build firmware for emulated Cortex-M boards")
     folder.mkdir(parents=True, exist_ok=True)
     (in_type, in_size), (out_type, out_size) = source.io
-    values = np.ascontiguousarray(sample, dtype=_NUMPY[in_type]).reshape(-1)
+    values = np.ascontiguousarray(sample, dtype=NUMPY_TYPES[in_type]).reshape(-1)
     if values.size != in_size:
         raise EdgeqError(f"the sample has {values.size} values, the model's input {in_size}")
     context = {
@@ -192,22 +191,9 @@ def run_firmware(firmware: Firmware, timeout: float = QEMU_TIMEOUT_S) -> Firmwar
                 f"the firmware failed on {firmware.board.machine} (QEMU exit status {done.returncode}): "
                 f"{said}"
             )
-        total, sections, mnemonics = _read_counts(counts)
+        total, sections, mnemonics = read_counts(counts)
     output, stack = _read_output(printed, firmware.output)
     return FirmwareRun(output, stack, sections, mnemonics, total)
-
-
-def _read_counts(path: Path) -> tuple[int, tuple[int, ...], dict[str, int]]:
-    total, sections, mnemonics = 0, [], {}
-    for line in path.read_text().splitlines():
-        parts = line.split()
-        if parts[0] == "total":
-            total = int(parts[1])
-        elif parts[0] == "section":
-            sections.append(int(parts[1]))
-        elif parts[0] == "mnemonic" and int(parts[2]):
-            mnemonics[parts[1]] = int(parts[2])
-    return total, tuple(sections), mnemonics
 
 
 def _read_output(stdout: str, output: tuple[str, int]) -> tuple[np.ndarray, int]:
@@ -220,7 +206,7 @@ def _read_output(stdout: str, output: tuple[str, int]) -> tuple[np.ndarray, int]
         hex_lines.append(line.strip())
     data = bytes.fromhex("".join(hex_lines))
     ctype, count = output
-    values = np.frombuffer(data, dtype=_NUMPY[ctype])
+    values = np.frombuffer(data, dtype=NUMPY_TYPES[ctype])
     if values.size != count:
         raise EdgeqError(f"the firmware printed {values.size} output values, expected {count}")
     stack = next(int(line.split()[-1]) for line in lines if line.startswith("EDGEQ stack "))
@@ -248,11 +234,7 @@ def reference_outputs(
 
 
 def check_output(got: np.ndarray, expected: dict[str, np.ndarray]) -> OutputCheck:
-    differing = 0
-    for reference in expected.values():
-        a = np.ascontiguousarray(got).view(np.uint8)
-        b = np.ascontiguousarray(reference.astype(got.dtype)).view(np.uint8)
-        differing = max(differing, int((a != b).sum()) if a.shape == b.shape else a.size)
+    differing = max(differing_bytes(got, reference) for reference in expected.values())
     names = tuple(expected)
     detail = "" if "TensorFlow Lite Micro" in expected else "TensorFlow Lite Micro cannot run this model"
     return OutputCheck(differing == 0, names, int(got.nbytes), differing, detail)

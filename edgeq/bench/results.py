@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+import numpy as np
+
 from edgeq import __version__
 from edgeq.outputs import write_file_atomic
 
@@ -32,6 +34,14 @@ class Figure:
 
     def to_dict(self) -> dict[str, Any]:
         return {"value": self.value, "unit": self.unit, "kind": self.kind, "how": self.how}
+
+
+def differing_bytes(got: np.ndarray, reference: np.ndarray) -> int:
+    """Bytes that differ between ``got`` and ``reference`` (taken as ``got``'s type); every byte
+    when the element counts differ."""
+    a = np.ascontiguousarray(got).reshape(-1).view(np.uint8)
+    b = np.ascontiguousarray(np.asarray(reference).astype(got.dtype)).reshape(-1).view(np.uint8)
+    return int((a != b).sum()) if a.shape == b.shape else int(a.size)
 
 
 @dataclass(frozen=True)

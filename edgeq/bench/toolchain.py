@@ -52,6 +52,21 @@ def cache_dir() -> Path:
     return Path(base) / "edgeq"
 
 
+def read_counts(path: Path) -> tuple[int, tuple[int, ...], dict[str, int]]:
+    """The counting plugin's output: (all instructions, instructions per marked section,
+    instructions per mnemonic summed over the sections)."""
+    total, sections, mnemonics = 0, [], {}
+    for line in path.read_text().splitlines():
+        parts = line.split()
+        if parts[0] == "total":
+            total = int(parts[1])
+        elif parts[0] == "section":
+            sections.append(int(parts[1]))
+        elif parts[0] == "mnemonic" and int(parts[2]):
+            mnemonics[parts[1]] = int(parts[2])
+    return total, tuple(sections), mnemonics
+
+
 def counting_plugin() -> Path:
     """edgeq's QEMU instruction-counting plugin, compiled with the host gcc on first use and cached
     under a name derived from its source's hash (a changed source builds a new one)."""

@@ -19,7 +19,7 @@ from edgeq.engine.generate import EngineSource, kernel_files
 from edgeq.errors import EdgeqError, ToolchainError
 
 STRICT_FLAGS = ("-std=c99", "-Wall", "-Wextra", "-Werror", "-pedantic")
-_NUMPY = {"int8_t": np.int8, "int16_t": np.int16, "float": np.float32, "uint8_t": np.uint8}
+NUMPY_TYPES = {"int8_t": np.int8, "int16_t": np.int16, "float": np.float32, "uint8_t": np.uint8}
 
 
 @dataclass(frozen=True)
@@ -32,13 +32,13 @@ class HostEngines:
     def run(self, name: str, inputs: np.ndarray) -> np.ndarray:
         """Run engine ``name`` on each row of ``inputs``; returns one output row per input row."""
         (in_type, in_size), (out_type, out_size) = self.io[name]
-        rows = np.ascontiguousarray(inputs, dtype=_NUMPY[in_type]).reshape(-1, in_size)
+        rows = np.ascontiguousarray(inputs, dtype=NUMPY_TYPES[in_type]).reshape(-1, in_size)
         done = subprocess.run(
             [str(self.binary), name], input=rows.tobytes(), capture_output=True, timeout=600, check=False
         )
         if done.returncode != 0:
             raise EdgeqError(f"the host-compiled engine {name} failed (exit status {done.returncode})")
-        return np.frombuffer(done.stdout, dtype=_NUMPY[out_type]).reshape(len(rows), out_size)
+        return np.frombuffer(done.stdout, dtype=NUMPY_TYPES[out_type]).reshape(len(rows), out_size)
 
 
 def compile_host(

@@ -4,7 +4,6 @@ TensorFlow Lite Micro interpreter on the same inputs, byte for byte."""
 from __future__ import annotations
 
 import json
-import subprocess
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -74,6 +73,7 @@ def validate_engine(
     Raises InputError for bad arguments, UnsupportedError when the engine cannot compile the model,
     ToolchainError when gcc or tflite-micro is missing.
     """
+    from edgeq.bench.toolchain import version
     from edgeq.engine.generate import generate_engine
     from edgeq.engine.host import STRICT_FLAGS, compile_host
     from edgeq.mcu.runtimes import check_tflm, run_probe
@@ -131,7 +131,7 @@ def validate_engine(
         max_abs_difference=float(difference.max()) if difference.size else 0.0,
         first_difference=first,
         memory=memory,
-        compiler=f"{_gcc_version()} {' '.join(STRICT_FLAGS)} -O2",
+        compiler=f"{version('gcc')} {' '.join(STRICT_FLAGS)} -O2",
     )
 
 
@@ -172,11 +172,3 @@ def _data_inputs(data: str | Path, tensor: Tensor, count: int) -> np.ndarray:
 
     q = tensor.quantization
     return quantize(x, TensorInfo(tensor.name, tensor.shape, tensor.dtype, q.scales[0], q.zero_points[0]))
-
-
-def _gcc_version() -> str:
-    try:
-        done = subprocess.run(["gcc", "--version"], capture_output=True, text=True, check=False)
-    except OSError:
-        return "gcc"
-    return done.stdout.splitlines()[0] if done.stdout else "gcc"
