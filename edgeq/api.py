@@ -4,25 +4,30 @@ from __future__ import annotations
 
 import platform
 import re
+import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from edgeq import __version__
-from edgeq.conversion.evaluate import TensorInfo
-from edgeq.conversion.modes import parse_modes
+from edgeq.conversion.mixed import DEFAULT_MAX_TRIALS
+from edgeq.conversion.modes import Variant, parse_modes
 from edgeq.data import Dataset, Preprocessing, prepare_dataset, read_dataset
 from edgeq.errors import InputError, UnsupportedError
 from edgeq.inspection import inspect
 from edgeq.mcu.bundle import export_mcu
-from edgeq.results import ConvertResult, ModeResult, SizeBaseline
+from edgeq.results import ConvertResult, ModeResult, QATReport, SizeBaseline
 
-__all__ = ["convert", "export_mcu", "inspect"]
+if TYPE_CHECKING:
+    from edgeq.conversion.loading import SourceModel
+
+__all__ = ["convert", "export_mcu", "inspect", "qat"]
 
 Progress = Callable[[str], None]
+DEBUG_SAMPLES = 200
 
 
 def convert(
@@ -40,6 +45,9 @@ def convert(
     unsafe: bool = False,
     custom_objects: str | Path | None = None,
     static_batch: bool = True,
+    layer_report: bool = False,
+    max_drop: float | None = None,
+    max_trials: int = DEFAULT_MAX_TRIALS,
     progress: Progress | None = None,
 ) -> ConvertResult:
     """Convert a Keras model (.keras, Keras 2 .h5) or SavedModel folder to TensorFlow Lite.
@@ -52,17 +60,26 @@ def convert(
     models are converted with batch size 1 (static shapes, what microcontrollers want) unless
     ``static_batch=False``.
 
+    ``layer_report`` adds each int8 op's quantization error, ranked and named by Keras layer
+    (TensorFlow's QuantizationDebugger, on up to 200 evaluation samples, else calibration
+    samples). ``max_drop`` (needs ``eval``) keeps the most harmful ops in float until the int8
+    model is within that many points of the float model's top-1 (or, without labels or for a
+    non-classifier, that relative L2 error), trying at most ``max_trials`` conversions; the result
+    gets an ``int8_mixed`` mode when a mix was needed, and a ``mixed_precision`` report.
+
     Returns a ConvertResult (``.save(folder)`` writes the .tflite files and reports).
     Raises InputError for bad files, data or options, UnsupportedError for models the modes
     cannot express, ConversionError when TensorFlow's converter fails otherwise.
     """
+    from edgeq.conversion.accuracy import mixed_precision, mode_result
     from edgeq.conversion.evaluate import REFERENCE_KERNELS, evaluate
     from edgeq.conversion.loading import load_model
+    from edgeq.conversion.sensitivity import CalibratedModel
     from edgeq.conversion.tflite_converter import convert_variant
-    from edgeq.tflite import read_tflite
 
     say = progress or (lambda _message: None)
     variants = parse_modes(mode if isinstance(mode, str) else ",".join(mode), io)
+    check_accuracy_options(variants, layer_report, max_drop, max_trials, eval is not None)
     preprocessing = Preprocessing(scale=scale, mean=_as_tuple(mean), std=_as_tuple(std))
 
     say(f"loading {model}")
@@ -74,29 +91,8 @@ def convert(
         )
     calibration_set = evaluation_set = None
     if calib is not None or eval is not None:
-        if len(source.inputs) != 1:
-            raise UnsupportedError(
-                f"model {source.path} has {len(source.inputs)} inputs; edgeq calibrates and evaluates "
-                "single-input models only"
-            )
-        spec = source.inputs[0]
-        classes = _class_count(source.outputs[0].shape) if source.outputs else None
-
-        def load(data: str | Path, role: str, samples: int | None) -> Dataset:
-            raw = read_dataset(data, spec.shape, role)
-            return prepare_dataset(
-                raw,
-                spec.shape,
-                spec.dtype,
-                preprocessing,
-                role,
-                samples=samples,
-                seed=seed,
-                num_classes=classes,
-            )
-
-        calibration_set = load(calib, "calibration", calib_samples) if calib is not None else None
-        evaluation_set = load(eval, "evaluation", eval_samples) if eval is not None else None
+        calibration_set = _load_data(source, calib, "calibration", calib_samples, preprocessing, seed)
+        evaluation_set = _load_data(source, eval, "evaluation", eval_samples, preprocessing, seed)
 
     reference_outputs = reference = None
     if evaluation_set is not None:
@@ -113,27 +109,29 @@ def convert(
             source, variant, calibration_set.x if calibration_set else None, static_batch
         )
         say(f"running {variant.label} in LiteRT" + (" and evaluating" if evaluation_set is not None else ""))
-        checked = _run_in_litert(converted.tflite, evaluation_set, smoke_input)
-        evaluation = None
-        if checked.outputs is not None and reference_outputs is not None and evaluation_set is not None:
-            evaluation = evaluate(reference_outputs, checked.outputs, evaluation_set.y)
         results.append(
-            ModeResult(
-                key=variant.key,
-                label=variant.label,
-                scheme=variant.scheme,
-                io=variant.io,
-                file_name=f"{stem}_{variant.key}.tflite",
-                tflite=converted.tflite,
-                conversion_seconds=converted.seconds,
-                ops=read_tflite(converted.tflite, variant.label).op_names(),
-                inputs=checked.inputs,
-                outputs=checked.outputs_info,
-                runs_in_litert=checked.runs,
-                evaluation=evaluation,
-                problem=checked.problem,
+            mode_result(
+                variant.key, variant.label, variant.scheme, variant.io, f"{stem}_{variant.key}.tflite",
+                converted.tflite, converted.seconds, evaluation_set, reference_outputs, smoke_input,
             )
-        )
+        )  # fmt: skip
+
+    layer_errors = mixed = None
+    if layer_report or max_drop is not None:
+        int8 = next(m for m in results if m.scheme == "int8")
+        assert calibration_set is not None
+        debug = evaluation_set.x if evaluation_set is not None else calibration_set.x
+        say(f"measuring each layer's int8 error on {min(len(debug), DEBUG_SAMPLES)} samples")
+        calibrated = CalibratedModel(source, calibration_set.x, debug[:DEBUG_SAMPLES], static_batch)
+        layer_errors = calibrated.layer_errors()
+        if max_drop is not None:
+            assert evaluation_set is not None and reference is not None and reference_outputs is not None
+            mixed, chosen = mixed_precision(
+                calibrated, layer_errors, int8, max_drop, reference, evaluation_set, reference_outputs,
+                f"{stem}_int8_mixed.tflite", say, max_trials,
+            )  # fmt: skip
+            if chosen is not None:
+                results.append(chosen)
 
     float32 = next((m for m in results if m.key == "float32"), None)
     if float32 is not None:
@@ -152,7 +150,196 @@ def convert(
         seed=seed,
         environment=_environment(),
         edgeq_version=__version__,
+        layer_errors=layer_errors,
+        mixed_precision=mixed,
     )
+
+
+QAT_METHOD = (
+    "fake quantization on Keras 3: batch-norm folded with frozen moving statistics; weights symmetric "
+    "int8 (per output channel for Conv2D/DepthwiseConv2D, per tensor for Dense); activations int8 with "
+    "ranges calibrated like post-training quantization, then tracked as an exponential moving average "
+    "(momentum {momentum}) of each batch's min/max; straight-through gradients"
+)
+
+
+def qat(
+    model: str | Path,
+    train: str | Path,
+    eval: str | Path | None = None,
+    epochs: int = 3,
+    batch_size: int = 32,
+    learning_rate: float = 1e-4,
+    io: str = "auto",
+    calib_samples: int = 200,
+    train_samples: int | None = None,
+    eval_samples: int | None = None,
+    seed: int = 0,
+    scale: float | None = None,
+    mean: float | Sequence[float] | None = None,
+    std: float | Sequence[float] | None = None,
+    unsafe: bool = False,
+    custom_objects: str | Path | None = None,
+    verbose: int = 1,
+    progress: Progress | None = None,
+) -> ConvertResult:
+    """Fine-tune a Keras model with int8 fake quantization and convert it to a full int8 .tflite.
+
+    ``train`` holds the training samples (with labels ``y`` for a classifier: cross-entropy;
+    without labels the model learns to match the float model's outputs). The result has two
+    modes: ``int8`` (plain post-training quantization, calibrated on ``calib_samples`` training
+    samples, for comparison) and ``int8_qat``, both evaluated on ``eval`` when given; its ``qat``
+    section has the training history, the quantized layers and a TFLM check of the QAT model.
+    ``verbose=1`` shows Keras' progress bar. Training is seeded and deterministic.
+
+    Raises UnsupportedError before training when a layer cannot be handled (naming it),
+    InputError for bad files, data or options, ConversionError when conversion fails.
+    """
+    from edgeq.conversion.accuracy import mode_result, tflm_check
+    from edgeq.conversion.evaluate import REFERENCE_KERNELS, evaluate
+    from edgeq.conversion.loading import load_model
+    from edgeq.conversion.qat import (
+        EMA_MOMENTUM,
+        build_qat_model,
+        describe_layers,
+        export_qat,
+        trace_graph,
+        training_loss,
+    )  # fmt: skip
+    from edgeq.conversion.quiet import import_tensorflow
+    from edgeq.conversion.tflite_converter import convert_variant
+
+    say = progress or (lambda _message: None)
+    variant = parse_modes("int8", io)[0]
+    for name, value in (("--epochs", epochs), ("--batch-size", batch_size)):
+        if value < 1:
+            raise InputError(f"{name} must be at least 1, got {value}")
+    if not learning_rate > 0:
+        raise InputError(f"--lr must be a positive number, got {learning_rate}")
+    preprocessing = Preprocessing(scale=scale, mean=_as_tuple(mean), std=_as_tuple(std))
+    say(f"loading {model}")
+    source = load_model(model, unsafe=unsafe, custom_objects=custom_objects)
+    if source.keras_model is None:
+        raise UnsupportedError(
+            f"edgeq qat rebuilds a Keras model's layers; {source.path} is a SavedModel: "
+            "give the .keras or .h5 file"
+        )
+    nodes = trace_graph(source.keras_model)[0]  # names an unsupported layer before any training
+    train_set = _load_data(source, train, "training", train_samples, preprocessing, seed)
+    calibration_set = _load_data(source, train, "calibration", calib_samples, preprocessing, seed)
+    evaluation_set = _load_data(source, eval, "evaluation", eval_samples, preprocessing, seed)
+    assert train_set is not None and calibration_set is not None
+
+    reference_outputs = reference = None
+    if evaluation_set is not None:
+        say(f"running the float model on {len(evaluation_set)} evaluation samples")
+        reference_outputs = source.predict(evaluation_set.x)
+        reference = evaluate(reference_outputs, reference_outputs, evaluation_set.y)
+    stem = _file_stem(source.path)
+    smoke = _smoke_input(calibration_set)
+    say("converting int8 (post-training quantization, for comparison)")
+    ptq = convert_variant(source, variant, calibration_set.x)
+    modes = [
+        mode_result(variant.key, variant.label, variant.scheme, variant.io, f"{stem}_{variant.key}.tflite",
+                    ptq.tflite, ptq.seconds, evaluation_set, reference_outputs, smoke)
+    ]  # fmt: skip
+
+    tf = import_tensorflow()
+    import keras
+
+    keras.utils.set_random_seed(seed)
+    tf.config.experimental.enable_op_determinism()
+    say(f"building the quantization-aware model, ranges calibrated on {len(calibration_set)} samples")
+    qat_model, nodes = build_qat_model(source.keras_model, calibration_set.x)
+    if train_set.y is not None:
+        targets, loss, metrics, loss_name = train_set.y, *training_loss(nodes, labels=True)
+    else:
+        targets, loss, metrics, loss_name = (
+            source.predict(train_set.x)[0],
+            *training_loss(nodes, labels=False),
+        )
+    qat_model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss=loss, metrics=metrics)
+    say(
+        f"training {epochs} epoch(s) on {len(train_set)} samples, batch {batch_size}, learning rate {learning_rate:g}"
+    )
+    started = time.perf_counter()
+    history = qat_model.fit(
+        train_set.x, targets, epochs=epochs, batch_size=batch_size, shuffle=True, verbose=verbose
+    ).history
+    say("converting the trained model to int8")
+    tflite = export_qat(qat_model, variant.io)
+    seconds = time.perf_counter() - started
+    qat_mode = mode_result(
+        "int8_qat", "int8 (QAT)", "int8", variant.io, f"{stem}_int8_qat.tflite", tflite, seconds,
+        evaluation_set, reference_outputs, smoke,
+    )  # fmt: skip
+    modes.append(qat_mode)
+    say("running the QAT model in TensorFlow Lite Micro against LiteRT's reference kernels")
+    check = tflm_check(tflite, qat_mode.inputs, (evaluation_set or train_set).x)
+    input_layer = qat_model.get_layer("input_quant")
+    report = QATReport(
+        epochs=epochs, batch_size=batch_size, learning_rate=learning_rate, train_samples=len(train_set),
+        loss=loss_name, history={k: tuple(float(v) for v in values) for k, values in history.items()},
+        input_range=(float(input_layer.low.numpy()), float(input_layer.high.numpy())),
+        layers=describe_layers(qat_model, nodes), method=QAT_METHOD.format(momentum=EMA_MOMENTUM),
+        mode_key=qat_mode.key, tflm=check,
+    )  # fmt: skip
+    return ConvertResult(
+        source=source.describe(),
+        modes=tuple(modes),
+        size_baseline=SizeBaseline("float32_weights", 4 * max(source.parameter_count or 0, 1)),
+        preprocessing=preprocessing.to_dict(),
+        calibration=_describe(calibration_set),
+        evaluation_data=_describe(evaluation_set),
+        reference=reference,
+        kernels=REFERENCE_KERNELS,
+        seed=seed,
+        environment=_environment(),
+        edgeq_version=__version__,
+        qat=report,
+    )
+
+
+def _load_data(
+    source: SourceModel,
+    data: str | Path | None,
+    role: str,
+    samples: int | None,
+    preprocessing: Preprocessing,
+    seed: int,
+) -> Dataset | None:
+    """Read ``data`` for the model's single input, preprocessed and sampled (None for no data)."""
+    if data is None:
+        return None
+    if len(source.inputs) != 1:
+        raise UnsupportedError(
+            f"model {source.path} has {len(source.inputs)} inputs; edgeq calibrates, evaluates and "
+            "trains single-input models only"
+        )
+    spec = source.inputs[0]
+    classes = _class_count(source.outputs[0].shape) if source.outputs else None
+    raw = read_dataset(data, spec.shape, role)
+    return prepare_dataset(
+        raw, spec.shape, spec.dtype, preprocessing, role, samples=samples, seed=seed, num_classes=classes
+    )
+
+
+def check_accuracy_options(
+    variants: Sequence[Variant], layer_report: bool, max_drop: float | None, max_trials: int, has_eval: bool
+) -> None:
+    """Raise InputError when --layer-report / --max-drop cannot apply to these modes and data."""
+    if not (layer_report or max_drop is not None):
+        return
+    option = "--max-drop" if max_drop is not None else "--layer-report"
+    if not any(v.scheme == "int8" for v in variants):
+        raise InputError(f"{option} works on full int8: add int8 to --mode")
+    if max_drop is not None:
+        if not has_eval:
+            raise InputError("--max-drop needs evaluation data to measure the drop: pass --eval FILE")
+        if not (max_drop >= 0 and max_drop < float("inf")):
+            raise InputError(f"--max-drop must be a number of points (or relative L2) >= 0, got {max_drop}")
+        if max_trials < 2:
+            raise InputError(f"--max-trials must be at least 2, got {max_trials}")
 
 
 def _as_tuple(value: float | Sequence[float] | None) -> tuple[float, ...] | None:
@@ -177,49 +364,6 @@ def _smoke_input(*datasets: Dataset | None) -> np.ndarray | None:
         if dataset is not None:
             return dataset.x[:1]
     return None
-
-
-@dataclass(frozen=True)
-class _LiteRTRun:
-    runs: bool
-    inputs: tuple[TensorInfo, ...]
-    outputs_info: tuple[TensorInfo, ...]
-    outputs: list[np.ndarray] | None
-    problem: str | None
-
-
-def _run_in_litert(tflite: bytes, evaluation: Dataset | None, smoke: np.ndarray | None) -> _LiteRTRun:
-    """Evaluate with the reference kernels and run once with the default (XNNPACK) kernels, as an
-    app would, both in a child process: LiteRT aborts the process on some models (for example an
-    int8 SOFTMAX whose input scale is near zero), and that must not take edgeq down with it."""
-    from edgeq.mcu.runtimes import run_probe
-
-    arrays = {"smoke.npz": {"x": smoke if smoke is not None else np.zeros((0,), np.float32)}}
-    steps = [{"run": "evaluate", "reference": False, "samples": "smoke.npz" if smoke is not None else None}]
-    if evaluation is not None:
-        arrays["eval.npz"] = {"x": evaluation.x}
-        steps.insert(0, {"run": "evaluate", "reference": True, "samples": "eval.npz", "outputs": "out.npz"})
-    results = run_probe(tflite, steps, arrays)
-    described = next((r for r in results if r.ok), None)
-    inputs = tuple(_tensor_info(d) for d in described.data["input_details"]) if described else ()
-    outputs_info = tuple(_tensor_info(d) for d in described.data["output_details"]) if described else ()
-    outputs = None
-    if evaluation is not None and results[0].ok:
-        saved = results[0].data["arrays"]
-        outputs = [saved[f"output_{i}"] for i in range(len(saved))]
-    failed = [
-        (kind, r)
-        for kind, r in zip(("reference", "default")[-len(results) :], results, strict=True)
-        if not r.ok
-    ]
-    problem = "; ".join(f"LiteRT ({kind} kernels): {r.reason()}" for kind, r in failed) or None
-    return _LiteRTRun(
-        runs=results[-1].ok, inputs=inputs, outputs_info=outputs_info, outputs=outputs, problem=problem
-    )
-
-
-def _tensor_info(described: dict) -> TensorInfo:
-    return TensorInfo(**{**described, "shape": tuple(described["shape"])})
 
 
 def _describe(dataset: Dataset | None) -> dict[str, object] | None:

@@ -5,10 +5,16 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from edgeq.conversion.evaluate import Evaluation, TensorInfo
 from edgeq.outputs import atomic_output_dir
+
+if TYPE_CHECKING:
+    from edgeq.conversion.mixed import Trial
+    from edgeq.conversion.qat import QATLayer
+    from edgeq.conversion.sensitivity import LayerError
+    from edgeq.mcu.runtimes import TFLMCheck
 
 SCHEMA_VERSION = 1
 
@@ -69,6 +75,79 @@ class SizeBaseline:
 
 
 @dataclass(frozen=True)
+class MixedPrecision:
+    """The outcome of ``--max-drop``: which ops left int8, what that cost, whether TFLM runs it.
+
+    ``metric`` names what ``budget`` bounds (top-1 drop in points, or relative L2 error);
+    ``outcome`` is ``int8`` (full int8 meets it), ``mixed`` or ``unreachable``.
+    """
+
+    budget: float
+    metric: str
+    outcome: str
+    int8_value: float
+    value: float | None
+    float_layers: tuple[LayerError, ...]
+    float_kernels: tuple[str, ...]
+    mode_key: str | None
+    int8_size_bytes: int
+    size_bytes: int | None
+    trials: tuple[Trial, ...]
+    tflm: TFLMCheck | None
+    message: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "budget": self.budget,
+            "metric": self.metric,
+            "outcome": self.outcome,
+            "int8_value": round(self.int8_value, 6),
+            "value": round(self.value, 6) if self.value is not None else None,
+            "float_layers": [layer.to_dict() for layer in self.float_layers],
+            "float_kernels": list(self.float_kernels),
+            "mode": self.mode_key,
+            "int8_size_bytes": self.int8_size_bytes,
+            "size_bytes": self.size_bytes,
+            "conversions_tried": len(self.trials),
+            "trials": [trial.to_dict() for trial in self.trials],
+            "tflm": self.tflm.to_dict() if self.tflm else None,
+            "message": self.message,
+        }
+
+
+@dataclass(frozen=True)
+class QATReport:
+    """How ``edgeq qat`` trained: settings, loss per epoch, the quantized layers, the TFLM check."""
+
+    epochs: int
+    batch_size: int
+    learning_rate: float
+    train_samples: int
+    loss: str
+    history: dict[str, tuple[float, ...]]
+    input_range: tuple[float, float]
+    layers: tuple[QATLayer, ...]
+    method: str
+    mode_key: str
+    tflm: TFLMCheck | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "epochs": self.epochs,
+            "batch_size": self.batch_size,
+            "learning_rate": self.learning_rate,
+            "train_samples": self.train_samples,
+            "loss": self.loss,
+            "history": {key: [round(v, 6) for v in values] for key, values in self.history.items()},
+            "input_range": list(self.input_range),
+            "layers": [layer.to_dict() for layer in self.layers],
+            "method": self.method,
+            "mode": self.mode_key,
+            "tflm": self.tflm.to_dict() if self.tflm else None,
+        }
+
+
+@dataclass(frozen=True)
 class ConvertResult:
     """Everything ``edgeq convert`` produced and measured.
 
@@ -86,6 +165,9 @@ class ConvertResult:
     seed: int
     environment: dict[str, str]
     edgeq_version: str
+    layer_errors: tuple[LayerError, ...] | None = None
+    mixed_precision: MixedPrecision | None = None
+    qat: QATReport | None = None
 
     def size_ratio(self, mode: ModeResult) -> float:
         return mode.size_bytes / self.size_baseline.size_bytes
@@ -126,8 +208,18 @@ class ConvertResult:
             "seed": self.seed,
             "reference": self.reference.to_dict() if self.reference else None,
             "modes": modes,
+            "layer_errors": self._ranked_layer_errors(),
+            "mixed_precision": self.mixed_precision.to_dict() if self.mixed_precision else None,
+            "qat": self.qat.to_dict() if self.qat else None,
             "environment": self.environment,
         }
+
+    def _ranked_layer_errors(self) -> list[dict[str, Any]] | None:
+        if self.layer_errors is None:
+            return None
+        from edgeq.conversion.sensitivity import ranked
+
+        return [{"rank": rank, **error.to_dict()} for rank, error in enumerate(ranked(self.layer_errors), 1)]
 
     def save(self, path: str | Path, force: bool = False) -> Path:
         """Write every .tflite file, ``report.json`` and ``report.md`` into the folder ``path``.

@@ -19,6 +19,7 @@ from edgeq.cli import convert as convert_command
 from edgeq.cli import demo as demo_command
 from edgeq.cli import export as export_command
 from edgeq.cli import inspect as inspect_command
+from edgeq.cli import qat as qat_command
 from edgeq.cli import validate as validate_command
 from edgeq.errors import EdgeqError
 
@@ -35,6 +36,7 @@ app.command("inspect", no_args_is_help=True)(inspect_command.inspect)
 app.command("demo")(demo_command.demo)
 app.command("validate", no_args_is_help=True)(validate_command.validate)
 app.command("bench", no_args_is_help=True)(bench_command.bench)
+app.command("qat", no_args_is_help=True)(qat_command.qat)
 app.add_typer(export_command.app, name="export")
 
 

@@ -44,6 +44,16 @@ def convert(
     dynamic_batch: bool = typer.Option(
         False, "--dynamic-batch", help="Keep the Keras batch dimension (default: fixed to 1, static shapes)."
     ),
+    layer_report: bool = typer.Option(
+        False, "--layer-report", help="Rank each int8 op's quantization error, named by Keras layer."
+    ),
+    max_drop: float = typer.Option(
+        None,
+        "--max-drop",
+        help="Keep the most harmful ops in float until top-1 is within this many points of the float "
+        "model (relative L2 error for non-classifiers); needs --eval.",
+    ),
+    max_trials: int = typer.Option(16, "--max-trials", help="Conversions --max-drop may try."),
     force: bool = typer.Option(False, "--force", help="Replace the output folder if it exists."),
     as_json: bool = typer.Option(False, "--json", help="Print the report as JSON instead of a table."),
     verbose: bool = typer.Option(False, "--verbose", help="Show TensorFlow's own log output."),
@@ -56,7 +66,9 @@ def convert(
     from edgeq.outputs import check_output_dir
 
     set_verbose(verbose)
-    parse_modes(mode, io)
+    from edgeq.api import check_accuracy_options
+
+    check_accuracy_options(parse_modes(mode, io), layer_report, max_drop, max_trials, eval_data is not None)
     check_output_dir(output, force)
     result = convert_model(
         model,
@@ -72,6 +84,9 @@ def convert(
         std=parse_floats("--std", std),
         unsafe=unsafe,
         custom_objects=custom_objects,
+        layer_report=layer_report,
+        max_drop=max_drop,
+        max_trials=max_trials,
         progress=None if as_json else progress,
     )
     result.save(output, force=force)

@@ -80,6 +80,21 @@ class SourceModel:
             "repairs": list(self.repairs),
         }
 
+    def keras_layers(self) -> list[Any]:
+        """The Keras model's layers, nested models' layers included; empty for a SavedModel."""
+        found: list[Any] = []
+        pending = list(getattr(self._keras_model, "layers", []))
+        while pending:
+            layer = pending.pop(0)
+            found.append(layer)
+            pending.extend(getattr(layer, "layers", []))
+        return found
+
+    @property
+    def keras_model(self) -> Any:
+        """The loaded Keras model (None for a SavedModel)."""
+        return self._keras_model
+
     def _batch_one_model(self) -> Any:
         """The Keras model called on inputs of batch size 1 (built once, sharing its weights)."""
         if self._batch_one is None:

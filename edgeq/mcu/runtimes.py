@@ -235,3 +235,61 @@ def _smallest_arena(model: bytes, recorded: int, known_good: int) -> tuple[int, 
 def check_litert(model: bytes) -> StepResult:
     """Load and invoke ``model`` in LiteRT with its default kernels (zero inputs)."""
     return run_probe(model, [{"run": "litert"}])[0]
+
+
+TFLM_CHECK_ARENA = 1 << 22
+
+
+@dataclass(frozen=True)
+class TFLMCheck:
+    """Whether TFLM runs a model, and how its outputs compare with LiteRT's reference kernels.
+
+    ``identical`` counts samples whose every output byte matches; ``max_abs_difference`` is in
+    the output's own units (quantized steps for integer outputs).
+    """
+
+    runs: bool
+    reason: str | None
+    samples: int
+    identical: int
+    max_abs_difference: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "runs": self.runs,
+            "reason": self.reason,
+            "samples": self.samples,
+            "identical_to_litert_reference": self.identical,
+            "max_abs_difference": self.max_abs_difference,
+        }
+
+
+def compare_tflm_with_reference(model: bytes, inputs: np.ndarray) -> TFLMCheck:
+    """Run each sample of ``inputs`` (already in the model's input type, one per row) in TFLM and
+    in LiteRT's reference kernels, in one child process, and compare the raw outputs."""
+    arrays = {f"in_{i}.npz": {"input_0": sample[np.newaxis]} for i, sample in enumerate(inputs)}
+    steps: list[dict[str, Any]] = []
+    for i in range(len(inputs)):
+        steps.append(
+            {"run": "tflm", "arena": TFLM_CHECK_ARENA, "inputs": f"in_{i}.npz", "outputs": f"t_{i}.npz"}
+        )
+        steps.append({"run": "litert", "reference": True, "inputs": f"in_{i}.npz", "outputs": f"l_{i}.npz"})
+    results = run_probe(model, steps, arrays)
+    failed = next((r for r in results[0::2] if not r.ok), None)
+    if failed is not None:
+        op = f" at {failed.failing_op}" if failed.failing_op else ""
+        return TFLMCheck(runs=False, reason=f"TFLM fails{op}: {failed.reason()}", samples=len(inputs),
+                         identical=0, max_abs_difference=float("nan"))  # fmt: skip
+    identical, largest = 0, 0.0
+    for tflm, litert in zip(results[0::2], results[1::2], strict=True):
+        if not litert.ok:
+            return TFLMCheck(runs=True, reason=f"LiteRT fails: {litert.reason()}", samples=len(inputs),
+                             identical=0, max_abs_difference=float("nan"))  # fmt: skip
+        ours, theirs = tflm.data["arrays"], litert.data["arrays"]
+        same = all(np.array_equal(ours[k], theirs[k]) for k in theirs)
+        identical += same
+        for key in theirs:
+            difference = np.abs(ours[key].astype(np.float64) - theirs[key].astype(np.float64))
+            largest = max(largest, float(difference.max()) if difference.size else 0.0)
+    return TFLMCheck(runs=True, reason=None, samples=len(inputs), identical=identical,
+                     max_abs_difference=largest)  # fmt: skip

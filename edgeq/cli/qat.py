@@ -1,0 +1,75 @@
+"""``edgeq qat``: quantization-aware fine-tuning on Keras 3, then a full int8 .tflite file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from edgeq.cli.common import parse_floats, print_convert_result, progress, stdout
+
+
+def qat(
+    model: Path = typer.Argument(..., help="A .keras or Keras 2 .h5 file (trained, float)."),
+    train: str = typer.Option(
+        ...,
+        "--train",
+        help="Training data: .npz (x, y; file.npz:NAME reads x_NAME), .npy, .csv or image folder.",
+    ),
+    output: Path = typer.Option(
+        ..., "-o", "--output", help="Folder to write (must not exist, unless --force)."
+    ),
+    eval_data: str = typer.Option(None, "--eval", help="Evaluation data, same formats."),
+    epochs: int = typer.Option(3, "--epochs", help="Fine-tuning epochs."),
+    batch_size: int = typer.Option(32, "--batch-size", help="Training batch size."),
+    learning_rate: float = typer.Option(1e-4, "--lr", help="Adam learning rate."),
+    io: str = typer.Option("auto", "--io", help="auto (int8 input/output) or float."),
+    calib_samples: int = typer.Option(
+        200, "--calib-samples", help="Training samples used to calibrate ranges (and the PTQ comparison)."
+    ),
+    eval_samples: int = typer.Option(None, "--eval-samples", help="Evaluate on this many samples."),
+    seed: int = typer.Option(0, "--seed", help="Seed for sampling and training."),
+    scale: float = typer.Option(None, "--scale", help="Preprocessing: multiply inputs by this first."),
+    mean: str = typer.Option(None, "--mean", help="Preprocessing: subtract (one value or one per channel)."),
+    std: str = typer.Option(None, "--std", help="Preprocessing: then divide (one value or one per channel)."),
+    unsafe: bool = typer.Option(
+        False, "--unsafe", help="Allow Lambda layers (runs code stored in the model)."
+    ),
+    custom_objects: Path = typer.Option(None, "--custom-objects", help="Python file defining custom layers."),
+    force: bool = typer.Option(False, "--force", help="Replace the output folder if it exists."),
+    as_json: bool = typer.Option(False, "--json", help="Print the report as JSON instead of a table."),
+    verbose: bool = typer.Option(False, "--verbose", help="Show TensorFlow's own log output."),
+    debug: bool = typer.Option(False, "--debug", help="Show tracebacks on errors."),
+) -> None:
+    """Fine-tune with int8 fake quantization, convert to full int8, compare with plain PTQ."""
+    from edgeq.api import qat as run_qat
+    from edgeq.conversion.modes import parse_modes
+    from edgeq.conversion.quiet import set_verbose
+    from edgeq.outputs import check_output_dir
+
+    set_verbose(verbose)
+    parse_modes("int8", io)
+    check_output_dir(output, force)
+    result = run_qat(
+        model,
+        train=train,
+        eval=eval_data,
+        epochs=epochs,
+        batch_size=batch_size,
+        learning_rate=learning_rate,
+        io=io,
+        calib_samples=calib_samples,
+        eval_samples=eval_samples,
+        seed=seed,
+        scale=scale,
+        mean=parse_floats("--mean", mean),
+        std=parse_floats("--std", std),
+        unsafe=unsafe,
+        custom_objects=custom_objects,
+        verbose=0 if as_json else 1,
+        progress=None if as_json else progress,
+    )
+    result.save(output, force=force)
+    print_convert_result(result, as_json)
+    if not as_json:
+        stdout.print(f"wrote {output}/: 2 .tflite files (plain int8 and QAT int8), report.json, report.md")

@@ -1,0 +1,544 @@
+"""Quantization-aware fine-tuning on Keras 3 itself, and conversion of the result to full int8.
+
+TensorFlow Model Optimization's QAT refuses Keras 3 models, so edgeq rebuilds the model's graph
+with its own layers:
+
+- every Conv2D / DepthwiseConv2D / Dense is fused with the BatchNormalization and the ReLU/ReLU6
+  that follow it (as the converter fuses them), batch-norm folded into the weights with its moving
+  statistics frozen (gamma and beta stay trainable);
+- weights are fake-quantized symmetric int8 (-127..127), per output channel for convolutions and
+  depthwise convolutions, per tensor for dense layers, exactly as the TFLite converter lays them out;
+- activations are fake-quantized int8 (-128..127) at the model input and at the output of every
+  fused layer, Add and stand-alone activation, with ranges first calibrated like post-training
+  quantization (min/max over calibration samples) and then tracked during training as an
+  exponential moving average of each batch's min/max;
+- pooling, Flatten, Reshape and Dropout pass their input's quantization through; a final Softmax
+  gets TFLite's fixed int8 output quantization (scale 1/256, zero point -128).
+
+Gradients pass the fake quantization straight through (``tf.quantization.fake_quant_*``). After
+training, an export graph holds the folded float weights behind the same fake-quant ops with the
+learned ranges as constants; the TFLite converter turns fake-quant ops into quantization
+parameters, so the .tflite file computes what training saw.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from edgeq.conversion.quiet import import_tensorflow, quiet
+from edgeq.errors import ConversionError, UnsupportedError
+
+EMA_MOMENTUM = 0.99
+BN_ABSORBING = ("Conv2D", "DepthwiseConv2D", "Dense")
+PASS_THROUGH = ("MaxPooling2D", "AveragePooling2D", "GlobalAveragePooling2D", "Flatten", "Reshape")
+SUPPORTED_LAYERS = (
+    "InputLayer",
+    *BN_ABSORBING,
+    "BatchNormalization",
+    "ReLU",
+    "Activation",
+    "Add",
+    *PASS_THROUGH,
+    "Dropout",
+    "Softmax",
+)
+_ACTIVATIONS = ("linear", "relu", "relu6")
+
+
+@dataclass
+class _Node:
+    """One step of the fused graph: a layer (plus what was fused into it) and its input tensors."""
+
+    layer: Any
+    kind: str
+    inputs: list[int]
+    output: int
+    batch_norm: Any = None
+    activation: str = "linear"
+    fused: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class QATLayer:
+    """A layer of the quantization-aware model: what it fused and how it is quantized."""
+
+    name: str
+    kind: str
+    fused: tuple[str, ...]
+    weights: str
+    activation_range: tuple[float, float] | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "kind": self.kind,
+            "fused": list(self.fused),
+            "weights": self.weights,
+            "activation_range": list(self.activation_range) if self.activation_range else None,
+        }
+
+
+def _activation_name(layer: Any) -> str | None:
+    """The activation's name (relu, relu6, linear, softmax, ...); None for a ReLU that is not one."""
+    kind = type(layer).__name__
+    if kind == "ReLU":
+        config = layer.get_config()
+        max_value = config.get("max_value")
+        if config.get("negative_slope", 0) or config.get("threshold", 0):
+            return None
+        if max_value is None:
+            return "relu"
+        return "relu6" if float(max_value) == 6.0 else None
+    function = getattr(layer, "activation", None)
+    return getattr(function, "__name__", str(function)) if function is not None else "linear"
+
+
+def trace_graph(model: Any) -> tuple[list[_Node], int, int]:
+    """The model as fused nodes in execution order, with the ids of its input and output tensors.
+
+    Raises UnsupportedError naming the first layer edgeq's QAT cannot handle.
+    """
+    import keras
+
+    if isinstance(model, keras.Sequential):
+        model = model._functional  # a built Sequential model keeps a functional twin
+    if len(model.inputs) != 1 or len(model.outputs) != 1:
+        raise UnsupportedError(
+            f"edgeq qat handles single-input, single-output models; {model.name} has "
+            f"{len(model.inputs)} inputs and {len(model.outputs)} outputs"
+        )
+    ids: dict[int, int] = {id(model.inputs[0]): 0}
+    nodes: list[_Node] = []
+    supported = ", ".join(SUPPORTED_LAYERS)
+    for layer in model.layers:
+        kind = type(layer).__name__
+        if kind == "InputLayer":
+            continue
+        if kind not in SUPPORTED_LAYERS:
+            raise UnsupportedError(
+                f"edgeq qat cannot handle layer {layer.name!r} ({kind}); supported layers: {supported}"
+            )
+        node = next((n for n in layer._inbound_nodes if all(id(t) in ids for t in n.input_tensors)), None)
+        if node is None or len(node.output_tensors) != 1:
+            raise UnsupportedError(f"edgeq qat cannot follow the graph at layer {layer.name!r}")
+        activation = "linear" if kind in ("Add", *PASS_THROUGH, "Dropout", "Softmax") else None
+        softmax_after = False
+        if activation is None and kind != "BatchNormalization":
+            activation = _activation_name(layer)
+            if activation == "softmax" and kind in ("Activation", "Dense"):
+                kind = "Softmax" if kind == "Activation" else kind
+                activation, softmax_after = "linear", kind == "Dense"
+            if activation not in _ACTIVATIONS:
+                raise UnsupportedError(
+                    f"edgeq qat cannot handle the activation of layer {layer.name!r} ({kind}); "
+                    f"supported: {', '.join(_ACTIVATIONS)}"
+                )
+        ids[id(node.output_tensors[0])] = len(ids)
+        nodes.append(
+            _Node(
+                layer=layer,
+                kind=kind,
+                inputs=[ids[id(t)] for t in node.input_tensors],
+                output=ids[id(node.output_tensors[0])],
+                activation=activation or "linear",
+            )
+        )
+        if softmax_after:  # Dense(..., activation="softmax") is a FULLY_CONNECTED and a SOFTMAX
+            internal = -len(nodes)  # an id no Keras tensor has
+            nodes.append(_Node(layer=None, kind="Softmax", inputs=[internal], output=nodes[-1].output))
+            nodes[-2].output = internal
+    if id(model.outputs[0]) not in ids:
+        raise UnsupportedError(f"edgeq qat cannot follow the graph of {model.name} to its output")
+    return _fuse(nodes), 0, ids[id(model.outputs[0])]
+
+
+def _fuse(nodes: list[_Node]) -> list[_Node]:
+    """Fold BatchNormalization into the layer before it and activations into the layer or Add
+    before them, where that layer's output feeds nothing else."""
+    consumers: dict[int, int] = {}
+    for node in nodes:
+        for tensor in node.inputs:
+            consumers[tensor] = consumers.get(tensor, 0) + 1
+    by_output = {node.output: node for node in nodes}
+    fused: list[_Node] = []
+    for node in nodes:
+        producer = by_output.get(node.inputs[0]) if len(node.inputs) == 1 else None
+        alone = producer is not None and consumers.get(producer.output) == 1 and producer in fused
+        if node.kind == "BatchNormalization":
+            if not (alone and producer.kind in BN_ABSORBING and producer.batch_norm is None
+                    and producer.activation == "linear"):  # fmt: skip
+                raise UnsupportedError(
+                    f"edgeq qat folds batch-norm into the Conv2D, DepthwiseConv2D or Dense layer "
+                    f"before it, and layer {node.layer.name!r} does not follow one without activation"
+                )
+            producer.batch_norm = node.layer
+            producer.fused.append(node.layer.name)
+            producer.output = node.output
+            by_output[node.output] = producer
+            continue
+        activation_after = node.kind in ("ReLU", "Activation") and alone
+        if activation_after and producer.kind in (*BN_ABSORBING, "Add") and producer.activation == "linear":
+            producer.activation = node.activation
+            producer.fused.append(node.layer.name)
+            producer.output = node.output
+            by_output[node.output] = producer
+            continue
+        fused.append(node)
+        by_output[node.output] = node
+    return fused
+
+
+def build_qat_model(model: Any, calibration: np.ndarray, batch_size: int = 32) -> tuple[Any, list[_Node]]:
+    """A Keras model computing ``model`` with int8 fake quantization, ranges calibrated on
+    ``calibration``. Raises UnsupportedError for layers it cannot handle."""
+    tf = import_tensorflow()
+    import keras
+
+    nodes, input_id, output_id = trace_graph(model)
+    layers = _qat_layer_classes()
+    inputs = keras.Input(model.inputs[0].shape[1:], name="input")
+    tensors: dict[int, Any] = {input_id: layers["fake_quant"](name="input_quant")(inputs)}
+    for node in nodes:
+        args = [tensors[i] for i in node.inputs]
+        if node.kind in BN_ABSORBING:
+            out = layers["linear"](node.layer, node.batch_norm, node.activation, name=node.layer.name)(
+                args[0]
+            )
+        elif node.kind == "Add":
+            out = layers["add"](node.activation, name=node.layer.name)(args)
+        elif node.kind in ("ReLU", "Activation") and node.activation != "linear":
+            out = layers["activation"](node.activation, name=node.layer.name)(args[0])
+        elif node.kind in ("ReLU", "Activation", "Dropout"):
+            out = args[0]
+        elif node.kind == "Softmax":
+            out = keras.layers.Softmax(name=node.layer.name if node.layer else None)(args[0])
+        else:
+            out = node.layer.__class__.from_config(node.layer.get_config())(args[0])
+        tensors[node.output] = out
+    qat = keras.Model(inputs, tensors[output_id], name=f"{model.name}_qat")
+    calibrating = [layer for layer in qat.layers if hasattr(layer, "calibrating")]
+    for layer in calibrating:
+        layer.calibrating = True
+    with quiet():
+        for start in range(0, len(calibration), batch_size):
+            qat(tf.constant(calibration[start : start + batch_size]), training=False)
+    for layer in calibrating:
+        layer.calibrating = False
+    return qat, nodes
+
+
+def _qat_layer_classes() -> dict[str, Any]:
+    """The Keras layers of the quantization-aware model (defined on first use: they need TF)."""
+    if _CLASSES:
+        return _CLASSES
+    tf = import_tensorflow()
+    import keras
+
+    def activate(x: Any, activation: str) -> Any:
+        if activation == "relu":
+            return tf.nn.relu(x)
+        if activation == "relu6":
+            return tf.nn.relu6(x)
+        return x
+
+    class RangeTracker(keras.layers.Layer):
+        """Fake-quantizes its output to int8 over a range calibrated, then tracked by EMA."""
+
+        def __init__(self, **kwargs: Any) -> None:
+            super().__init__(**kwargs)
+            self.calibrating = False
+
+        def build(self, shape: Any) -> None:
+            zero = keras.initializers.Constant(0.0)
+            self.low = self.add_weight(shape=(), initializer=zero, trainable=False, name="low")
+            self.high = self.add_weight(shape=(), initializer=zero, trainable=False, name="high")
+
+        def fake_quant(self, x: Any, training: Any) -> Any:
+            low, high = tf.reduce_min(x), tf.reduce_max(x)
+            if self.calibrating:
+                self.low.assign(tf.minimum(self.low, low))
+                self.high.assign(tf.maximum(self.high, high))
+                return x
+            if training:
+                self.low.assign(EMA_MOMENTUM * self.low + (1 - EMA_MOMENTUM) * tf.minimum(low, 0.0))
+                self.high.assign(EMA_MOMENTUM * self.high + (1 - EMA_MOMENTUM) * tf.maximum(high, 0.0))
+            return tf.quantization.fake_quant_with_min_max_vars(x, self.low, self.high, num_bits=8)
+
+        def call(self, x: Any, training: Any = None) -> Any:
+            return self.fake_quant(x, training)
+
+    class QuantActivation(RangeTracker):
+        def __init__(self, activation: str, **kwargs: Any) -> None:
+            super().__init__(**kwargs)
+            self.activation_name = activation
+
+        def call(self, x: Any, training: Any = None) -> Any:
+            return self.fake_quant(activate(x, self.activation_name), training)
+
+    class QuantAdd(QuantActivation):
+        def call(self, xs: Any, training: Any = None) -> Any:
+            return self.fake_quant(activate(_sum(list(xs)), self.activation_name), training)
+
+    class QuantLinear(RangeTracker):
+        """Conv2D / DepthwiseConv2D / Dense with folded batch-norm, int8 fake-quantized weights."""
+
+        def __init__(self, source: Any, batch_norm: Any, activation: str, **kwargs: Any) -> None:
+            super().__init__(**kwargs)
+            self.kind = type(source).__name__
+            self.config = source.get_config()
+            self.activation_name = activation
+            self.initial = [np.asarray(w) for w in source.get_weights()]
+            self.bn_initial = [np.asarray(w) for w in batch_norm.get_weights()] if batch_norm else None
+            self.bn_config = batch_norm.get_config() if batch_norm else None
+
+        def build(self, shape: Any) -> None:
+            super().build(shape)
+            const = keras.initializers.Constant
+            kernel = self.initial[0]
+            bias = self.initial[1] if len(self.initial) > 1 else np.zeros(self._channels(kernel), np.float32)
+            self.kernel = self.add_weight(shape=kernel.shape, initializer=const(kernel), name="kernel")
+            self.bias = self.add_weight(shape=bias.shape, initializer=const(bias), name="bias")
+            self.bn = None
+            if self.bn_initial is not None:
+                names = [w.path.split("/")[-1] for w in self._bn_variables()]
+                values = dict(zip(names, self.bn_initial, strict=True))
+                channels = self._channels(kernel)
+                gamma = values.get("gamma", np.ones(channels, np.float32))
+                beta = values.get("beta", np.zeros(channels, np.float32))
+                self.bn = {
+                    "gamma": self.add_weight(shape=gamma.shape, initializer=const(gamma), name="gamma"),
+                    "beta": self.add_weight(shape=beta.shape, initializer=const(beta), name="beta"),
+                    "mean": self.add_weight(
+                        shape=(channels,), initializer=const(values["moving_mean"]), trainable=False,
+                        name="moving_mean",
+                    ),
+                    "variance": self.add_weight(
+                        shape=(channels,), initializer=const(values["moving_variance"]), trainable=False,
+                        name="moving_variance",
+                    ),
+                }  # fmt: skip
+
+        def _bn_variables(self) -> list[Any]:
+            import keras as k
+
+            layer = k.layers.BatchNormalization.from_config(self.bn_config)
+            channels = self._channels(self.initial[0])
+            layer.build((None, channels))
+            return layer.weights
+
+        def _channels(self, kernel: np.ndarray) -> int:
+            if self.kind == "DepthwiseConv2D":
+                return kernel.shape[2] * kernel.shape[3]
+            return kernel.shape[-1]
+
+        def folded(self) -> tuple[Any, Any]:
+            """Kernel and bias with batch-norm folded in."""
+            kernel, bias = self.kernel, self.bias
+            if self.bn is None:
+                return kernel, bias
+            factor = self.bn["gamma"] * tf.math.rsqrt(self.bn["variance"] + self.bn_config["epsilon"])
+            if self.kind == "DepthwiseConv2D":
+                h, w, c, m = kernel.shape
+                kernel = tf.reshape(tf.reshape(kernel, (h, w, c * m)) * factor, (h, w, c, m))
+            else:
+                kernel = kernel * factor
+            return kernel, self.bn["beta"] + (bias - self.bn["mean"]) * factor
+
+        def call(self, x: Any, training: Any = None) -> Any:
+            kernel, bias = self.folded()
+            y = linear_op(self.kind, self.config, x, quantize_weights(self.kind, kernel)) + bias
+            return self.fake_quant(activate(y, self.activation_name), training)
+
+    class ExportFakeQuant(keras.layers.Layer):
+        def __init__(self, low: float, high: float, **kwargs: Any) -> None:
+            super().__init__(**kwargs)
+            self.low, self.high = float(low), float(high)
+
+        def call(self, x: Any) -> Any:
+            return tf.quantization.fake_quant_with_min_max_vars(x, self.low, self.high, num_bits=8)
+
+    class ExportLinear(keras.layers.Layer):
+        """The trained layer frozen: folded weights as constants behind their fake-quant op."""
+
+        def __init__(self, kind: str, config: dict, kernel: np.ndarray, bias: np.ndarray, activation: str,
+                     **kwargs: Any) -> None:  # fmt: skip
+            super().__init__(**kwargs)
+            self.kind, self.config, self.activation_name = kind, config, activation
+            self.kernel_value, self.bias_value = kernel, bias
+
+        def call(self, x: Any) -> Any:
+            kernel = quantize_weights(self.kind, tf.constant(self.kernel_value))
+            y = linear_op(self.kind, self.config, x, kernel) + tf.constant(self.bias_value)
+            return activate(y, self.activation_name)
+
+    class ExportAdd(keras.layers.Layer):
+        def __init__(self, activation: str, **kwargs: Any) -> None:
+            super().__init__(**kwargs)
+            self.activation_name = activation
+
+        def call(self, xs: Any) -> Any:
+            return activate(_sum(list(xs)), self.activation_name)
+
+    class ExportActivation(ExportAdd):
+        def call(self, x: Any) -> Any:
+            return activate(x, self.activation_name)
+
+    _CLASSES.update(
+        fake_quant=RangeTracker, activation=QuantActivation, add=QuantAdd, linear=QuantLinear,
+        export_fake_quant=ExportFakeQuant, export_linear=ExportLinear, export_add=ExportAdd,
+        export_activation=ExportActivation,
+    )  # fmt: skip
+    return _CLASSES
+
+
+_CLASSES: dict[str, Any] = {}
+
+
+def _sum(terms: list[Any]) -> Any:
+    """Pairwise adds, which convert to TFLite ADD ops (``tf.add_n`` would become ADD_N)."""
+    total = terms[0]
+    for term in terms[1:]:
+        total = total + term
+    return total
+
+
+def quantize_weights(kind: str, kernel: Any) -> Any:
+    """Symmetric int8 fake quantization (-127..127), per output channel except for Dense."""
+    tf = import_tensorflow()
+    if kind == "Dense":
+        limit = tf.maximum(tf.stop_gradient(tf.reduce_max(tf.abs(kernel))), 1e-8)
+        return tf.quantization.fake_quant_with_min_max_vars(
+            kernel, -limit, limit, num_bits=8, narrow_range=True
+        )
+    shape = kernel.shape
+    flat = tf.reshape(kernel, (*shape[:2], 1, -1)) if kind == "DepthwiseConv2D" else kernel
+    limit = tf.maximum(tf.stop_gradient(tf.reduce_max(tf.abs(flat), axis=(0, 1, 2))), 1e-8)
+    quantized = tf.quantization.fake_quant_with_min_max_vars_per_channel(
+        flat, -limit, limit, num_bits=8, narrow_range=True
+    )
+    return tf.reshape(quantized, shape) if kind == "DepthwiseConv2D" else quantized
+
+
+def linear_op(kind: str, config: dict, x: Any, kernel: Any) -> Any:
+    """The convolution or matrix product of a Conv2D / DepthwiseConv2D / Dense layer."""
+    tf = import_tensorflow()
+    if kind == "Dense":
+        return tf.matmul(x, kernel)
+    padding = config["padding"].upper()
+    strides = _pair(config["strides"])
+    dilations = _pair(config.get("dilation_rate", 1))
+    if kind == "DepthwiseConv2D":
+        return tf.nn.depthwise_conv2d(x, kernel, (1, *strides, 1), padding, dilations=dilations)
+    if config.get("groups", 1) != 1:
+        raise UnsupportedError("edgeq qat does not handle grouped convolutions")
+    return tf.nn.conv2d(x, kernel, strides, padding, dilations=dilations)
+
+
+def _pair(value: Any) -> tuple[int, int]:
+    return (int(value), int(value)) if isinstance(value, int) else (int(value[0]), int(value[1]))
+
+
+def describe_layers(qat: Any, nodes: list[_Node]) -> tuple[QATLayer, ...]:
+    """What each quantization-aware layer fused and its learned activation range."""
+    described = []
+    by_name = {layer.name: layer for layer in qat.layers}
+    for node in nodes:
+        layer = by_name.get(node.layer.name) if node.layer is not None else None
+        if layer is None or not hasattr(layer, "low"):
+            continue
+        weights = "none"
+        if node.kind in BN_ABSORBING:
+            weights = "int8 per tensor" if node.kind == "Dense" else "int8 per channel"
+        described.append(
+            QATLayer(
+                name=node.layer.name, kind=node.kind, fused=tuple(node.fused), weights=weights,
+                activation_range=(float(layer.low.numpy()), float(layer.high.numpy())),
+            )
+        )  # fmt: skip
+    return tuple(described)
+
+
+def export_qat(qat: Any, io_type: str = "int8") -> bytes:
+    """Convert the trained quantization-aware model to a full-integer .tflite (batch size 1).
+
+    Raises ConversionError when the converter fails or leaves a float op behind.
+    """
+    tf = import_tensorflow()
+    import keras
+
+    layers = _qat_layer_classes()
+    inputs = keras.Input(batch_shape=(1, *qat.inputs[0].shape[1:]), name="input")
+    tensors: dict[int, Any] = {id(qat.inputs[0]): inputs}
+    for layer in qat.layers:
+        if type(layer).__name__ == "InputLayer":
+            continue
+        node = layer._inbound_nodes[0]
+        args = [tensors[id(t)] for t in node.input_tensors]
+        kind = type(layer).__name__
+        if kind == "QuantLinear":
+            kernel, bias = (np.asarray(v) for v in layer.folded())
+            out = layers["export_linear"](layer.kind, layer.config, kernel, bias, layer.activation_name,
+                                          name=layer.name)(args[0])  # fmt: skip
+        elif kind == "QuantAdd":
+            out = layers["export_add"](layer.activation_name, name=f"{layer.name}_op")(args)
+        elif kind == "QuantActivation":
+            out = layers["export_activation"](layer.activation_name, name=f"{layer.name}_op")(args[0])
+        elif kind == "RangeTracker":
+            out = args[0]
+        else:
+            out = layer.__class__.from_config(layer.get_config())(args[0])
+        if hasattr(layer, "low"):
+            low, high = float(layer.low.numpy()), float(layer.high.numpy())
+            out = layers["export_fake_quant"](low, high, name=f"{layer.name}_quant")(out)
+        tensors[id(node.output_tensors[0])] = out
+    exported = keras.Model(inputs, tensors[id(qat.outputs[0])], name=qat.name)
+    with quiet():
+        converter = tf.lite.TFLiteConverter.from_keras_model(exported)
+        converter.optimizations = [tf.lite.Optimize.DEFAULT]
+        if io_type == "int8":
+            converter.inference_input_type = tf.int8
+            converter.inference_output_type = tf.int8
+        try:
+            tflite = bytes(converter.convert())
+        except Exception as exc:  # the converter raises several types; all mean it failed
+            raise ConversionError(f"the TFLite converter failed on the QAT model ({exc})") from exc
+    _check_all_integer(tflite)
+    return tflite
+
+
+def _check_all_integer(tflite: bytes) -> None:
+    from edgeq.tflite import read_tflite
+
+    main = read_tflite(tflite, "QAT model").main
+    floating = sorted(
+        {
+            op.opcode
+            for op in main.operators
+            if any(t >= 0 and main.tensors[t].dtype.startswith("float") for t in op.outputs)
+        }
+    )
+    if floating:
+        raise ConversionError(
+            f"the QAT model converted with float ops left ({', '.join(floating)}); "
+            "this is a bug in edgeq qat: please report it with the model"
+        )
+
+
+def training_loss(nodes: list[_Node], labels: bool) -> tuple[Any, list[str], str]:
+    """(loss, metrics, description): sparse cross-entropy on class labels (from the logits unless
+    the model ends in a softmax), else mean squared error to the float model's outputs."""
+    import keras
+
+    if labels:
+        softmax = ends_with_softmax(nodes)
+        loss = keras.losses.SparseCategoricalCrossentropy(from_logits=not softmax)
+        return loss, ["accuracy"], "sparse categorical cross-entropy on the labels"
+    return keras.losses.MeanSquaredError(), [], "mean squared error to the float model's outputs (no labels)"
+
+
+def ends_with_softmax(nodes: list[_Node]) -> bool:
+    """Whether the model's last step is a softmax (its outputs are probabilities, not logits)."""
+    return bool(nodes) and nodes[-1].kind == "Softmax"
