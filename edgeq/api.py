@@ -251,17 +251,11 @@ def qat(
     tf.config.experimental.enable_op_determinism()
     say(f"building the quantization-aware model, ranges calibrated on {len(calibration_set)} samples")
     qat_model, nodes = build_qat_model(source.keras_model, calibration_set.x)
-    if train_set.y is not None:
-        targets, loss, metrics, loss_name = train_set.y, *training_loss(nodes, labels=True)
-    else:
-        targets, loss, metrics, loss_name = (
-            source.predict(train_set.x)[0],
-            *training_loss(nodes, labels=False),
-        )
+    labelled = train_set.y is not None
+    targets = train_set.y if labelled else source.predict(train_set.x)[0]
+    loss, metrics, loss_name = training_loss(nodes, labels=labelled)
     qat_model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss=loss, metrics=metrics)
-    say(
-        f"training {epochs} epoch(s) on {len(train_set)} samples, batch {batch_size}, learning rate {learning_rate:g}"
-    )
+    say(f"training {epochs} epoch(s) on {len(train_set)} samples, batch {batch_size}, lr {learning_rate:g}")
     started = time.perf_counter()
     history = qat_model.fit(
         train_set.x, targets, epochs=epochs, batch_size=batch_size, shuffle=True, verbose=verbose
