@@ -21,10 +21,11 @@ __all__ = [
     "convert",
     "export_mcu",
     "inspect",
+    "qat",
 ]
 
 if TYPE_CHECKING:
-    from edgeq.api import convert, export_mcu, inspect
+    from edgeq.api import convert, export_mcu, inspect, qat
     from edgeq.bench import bench as benchmark
     from edgeq.bench.results import BenchReport
     from edgeq.inspection import InspectResult
@@ -35,6 +36,7 @@ _LAZY = {
     "convert": ("edgeq.api", "convert"),
     "inspect": ("edgeq.api", "inspect"),
     "export_mcu": ("edgeq.api", "export_mcu"),
+    "qat": ("edgeq.api", "qat"),
     "benchmark": ("edgeq.bench", "bench"),  # edgeq.bench is the sub-package
     "BenchReport": ("edgeq.bench.results", "BenchReport"),
     "ConvertResult": ("edgeq.results", "ConvertResult"),

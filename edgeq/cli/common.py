@@ -39,12 +39,23 @@ def parse_floats(option: str, text: str | None) -> tuple[float, ...] | None:
 
 def print_convert_result(result: ConvertResult, as_json: bool) -> None:
     """The comparison table and its notes, or the report as JSON with ``as_json``."""
-    from edgeq.report.convert import COLUMNS, footnotes, mode_row, reference_row
+    from edgeq.report.convert import (
+        COLUMNS,
+        LAYER_COLUMNS,
+        LAYER_NOTE,
+        accuracy_lines,
+        command_name,
+        footnotes,
+        layer_rows,
+        mode_row,
+        reference_row,
+    )  # fmt: skip
 
     if as_json:
         print(json.dumps(result.to_dict(), indent=2))
         return
-    table = Table(title=f"edgeq convert: {result.source['path']}", title_justify="left", box=box.SIMPLE_HEAD)
+    title = f"{command_name(result)}: {result.source['path']}"
+    table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD)
     shown = [i for i, column in enumerate(COLUMNS) if column != "file"]  # file names: see the report
     for index in shown:
         column = COLUMNS[index]
@@ -58,3 +69,14 @@ def print_convert_result(result: ConvertResult, as_json: bool) -> None:
     stdout.print(table)
     for note in footnotes(result):
         stdout.print(f"  {note}", soft_wrap=True)
+    rows = layer_rows(result)
+    if rows:
+        layers = Table(title="per-layer int8 error, worst first", title_justify="left", box=box.SIMPLE_HEAD)
+        for column in LAYER_COLUMNS:
+            layers.add_column(column, justify="left" if column in ("op", "Keras layer") else "right")
+        for row in rows:
+            layers.add_row(*row)
+        stdout.print(layers)
+        stdout.print(f"  {LAYER_NOTE}", soft_wrap=True)
+    for line in accuracy_lines(result):
+        stdout.print(f"  {line}", soft_wrap=True)

@@ -6,6 +6,7 @@ float model; ``mixed_precision`` drives the ``--max-drop`` search over a calibra
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -153,14 +154,15 @@ def mixed_precision(
     model's ModeResult (None when plain int8 meets the budget or nothing does)."""
     metric, int8_value = budget_metric(reference, int8.evaluation)
     by_index = {error.op_index: error for error in errors}
-    quantized: dict[tuple[int, ...], bytes] = {(): int8.tflite}
+    quantized: dict[tuple[int, ...], tuple[bytes, float]] = {(): (int8.tflite, int8.conversion_seconds)}
 
     def measure(ops: tuple[int, ...]) -> tuple[float, int]:
         if ops == ():
             return int8_value, int8.size_bytes
         say(f"--max-drop: trying {len(ops)} op(s) in float")
+        started = time.perf_counter()
         tflite = calibrated.quantize([by_index[i].tensor for i in ops], io=int8.io)
-        quantized[ops] = tflite
+        quantized[ops] = (tflite, time.perf_counter() - started)
         run = run_in_litert(tflite, evaluation_set, None)
         if run.outputs is None:
             return float("inf"), len(tflite)
@@ -191,9 +193,9 @@ def mixed_precision(
                               mode_key=None, size_bytes=None, tflm=None, message=message,
                               **common), None  # fmt: skip
     chosen = outcome.chosen
-    tflite = quantized[chosen.float_ops]
+    tflite, seconds = quantized[chosen.float_ops]
     result = mode_result(
-        "int8_mixed", "int8 + float ops", "int8_mixed", int8.io, file_name, tflite, 0.0,
+        "int8_mixed", "int8 + float ops", "int8_mixed", int8.io, file_name, tflite, seconds,
         evaluation_set, reference_outputs, None,
     )  # fmt: skip
     layers = tuple(by_index[i] for i in chosen.float_ops)

@@ -90,6 +90,12 @@ class SourceModel:
             pending.extend(getattr(layer, "layers", []))
         return found
 
+    def output_layer_name(self) -> str | None:
+        """The name of the Keras layer that produces the (first) output; None for a SavedModel."""
+        outputs = getattr(self._keras_model, "outputs", None)
+        history = getattr(outputs[0], "_keras_history", None) if outputs else None
+        return getattr(history[0], "name", None) if history else None
+
     @property
     def keras_model(self) -> Any:
         """The loaded Keras model (None for a SavedModel)."""

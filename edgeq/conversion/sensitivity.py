@@ -123,14 +123,18 @@ class CalibratedModel:
             dump = io.StringIO()
             self._debugger.layer_statistics_dump(dump)
         layer_names = [layer.name for layer in self.source.keras_layers()]
+        rows = list(csv.DictReader(io.StringIO(dump.getvalue())))
         errors = []
-        for row in csv.DictReader(io.StringIO(dump.getvalue())):
+        for row in rows:
+            layer = keras_layer_of(row["tensor_name"], layer_names)
+            if layer is None and len(errors) == len(rows) - 1:
+                layer = self.source.output_layer_name()  # the output tensor is named by the signature
             errors.append(
                 LayerError(
                     op_index=len(errors),
                     op=row["op_name"],
                     tensor=row["tensor_name"],
-                    keras_layer=keras_layer_of(row["tensor_name"], layer_names),
+                    keras_layer=layer,
                     scale=float(row["scale"]),
                     zero_point=int(float(row["zero_point"])),
                     elements=int(float(row["num_elements"])),

@@ -92,11 +92,80 @@ def footnotes(result: ConvertResult) -> list[str]:
     return notes
 
 
+LAYER_COLUMNS = ("rank", "op", "Keras layer", "error / step", "RMS error", "max abs error", "scale")
+LAYER_NOTE = (
+    "Per-layer error (TensorFlow QuantizationDebugger): each int8 op run on the previous op's "
+    "quantized output and compared with the same op in float, so the figure is the error this op adds. "
+    "error / step: RMS error divided by the op's output scale; 0.29 is rounding alone."
+)
+
+
+def command_name(result: ConvertResult) -> str:
+    return "edgeq qat" if result.qat is not None else "edgeq convert"
+
+
+def layer_rows(result: ConvertResult) -> list[list[str]]:
+    """The ranked per-layer errors (ops that only move values are left out)."""
+    from edgeq.conversion.sensitivity import ranked
+
+    if not result.layer_errors:
+        return []
+    return [
+        [
+            str(rank),
+            error.op,
+            error.keras_layer or "-",
+            f"{error.normalized:.3f}",
+            _number(error.rmse),
+            _number(error.max_abs_error),
+            _number(error.scale, 5),
+        ]
+        for rank, error in enumerate(ranked(result.layer_errors), 1)
+    ]
+
+
+def accuracy_lines(result: ConvertResult) -> list[str]:
+    """What --max-drop decided and what edgeq qat trained, as sentences."""
+    lines = []
+    mixed = result.mixed_precision
+    if mixed is not None:
+        lines.append(
+            f"--max-drop {mixed.budget:g} ({mixed.metric}): {mixed.message}; "
+            f"{len(mixed.trials)} conversion(s) tried."
+        )
+        if mixed.outcome == "mixed":
+            kernels = ", ".join(mixed.float_kernels) or "none"
+            lines.append(f"Float kernels the mixed model needs: {kernels}.")
+            if mixed.tflm is not None:
+                lines.append("TensorFlow Lite Micro: " + _tflm_sentence(mixed.tflm) + ".")
+    qat = result.qat
+    if qat is not None:
+        final = {key: values[-1] for key, values in qat.history.items() if values}
+        trained = ", ".join(f"{key} {value:.4g}" for key, value in final.items())
+        lines.append(
+            f"QAT: {qat.epochs} epoch(s) on {qat.train_samples} samples, batch {qat.batch_size}, "
+            f"learning rate {qat.learning_rate:g}, {qat.loss}; last epoch: {trained}."
+        )
+        lines.append(f"QAT method: {qat.method}.")
+        if qat.tflm is not None:
+            lines.append("TensorFlow Lite Micro runs the QAT model: " + _tflm_sentence(qat.tflm) + ".")
+    return lines
+
+
+def _tflm_sentence(check: object) -> str:
+    if not check.runs or check.reason:
+        return f"fails ({check.reason})"
+    return (
+        f"runs; outputs identical to LiteRT's reference kernels on {check.identical} of "
+        f"{check.samples} samples (largest difference {check.max_abs_difference:g})"
+    )
+
+
 def to_markdown(result: ConvertResult) -> str:
     """The report as Markdown: source, data, the comparison table and its notes."""
     source = result.source
     lines = [
-        "# edgeq convert report",
+        f"# {command_name(result)} report",
         "",
         f"- model: `{source['path']}` ({source['format']}, sha256 `{source['sha256'][:16]}...`)",
         f"- parameters: {source['parameters']:,}"
@@ -129,4 +198,12 @@ def to_markdown(result: ConvertResult) -> str:
     lines += [""] + [f"- {note}" for note in footnotes(result)] + [""]
     for mode in result.modes:
         lines.append(f"- {mode.label}: ops {', '.join(mode.ops)}")
+    extra = accuracy_lines(result)
+    if extra:
+        lines += ["", "## Accuracy", ""] + [f"- {line}" for line in extra]
+    rows = layer_rows(result)
+    if rows:
+        lines += ["", "## Per-layer quantization error", "", LAYER_NOTE, ""]
+        lines += ["| " + " | ".join(LAYER_COLUMNS) + " |", "|" + "---|" * len(LAYER_COLUMNS)]
+        lines += ["| " + " | ".join(row) + " |" for row in rows]
     return "\n".join(lines) + "\n"
