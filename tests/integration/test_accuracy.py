@@ -31,7 +31,7 @@ def test_layer_report_ranks_every_quantized_layer_and_names_its_keras_layer(
     assert [e["rank"] for e in errors] == list(range(1, len(errors) + 1))
     values = [e["normalized_rmse"] for e in errors]
     assert values == sorted(values, reverse=True) and all(v > 0 for v in values)
-    assert WEIGHTED_LAYERS <= {e["keras_layer"] for e in errors}
+    assert {e["keras_layer"] for e in errors} >= WEIGHTED_LAYERS
     assert {e["op"] for e in errors} == {"CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "SOFTMAX"}
     softmax = next(e for e in errors if e["op"] == "SOFTMAX")
     assert softmax["keras_layer"] == "probabilities"
