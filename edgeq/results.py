@@ -79,7 +79,8 @@ class MixedPrecision:
     """The outcome of ``--max-drop``: which ops left int8, what that cost, whether TFLM runs it.
 
     ``metric`` names what ``budget`` bounds (top-1 drop in points, or relative L2 error);
-    ``outcome`` is ``int8`` (full int8 meets it), ``mixed`` or ``unreachable``.
+    ``outcome`` is ``int8`` (full int8 meets it), ``mixed`` or ``unreachable``; ``io`` is the
+    chosen model's input/output type (float32 when int8 input/output could not meet the budget).
     """
 
     budget: float
@@ -95,10 +96,12 @@ class MixedPrecision:
     trials: tuple[Trial, ...]
     tflm: TFLMCheck | None
     message: str
+    io: str = "int8"
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "budget": self.budget,
+            "io": self.io,
             "metric": self.metric,
             "outcome": self.outcome,
             "int8_value": round(self.int8_value, 6),

@@ -6,6 +6,7 @@ float model; ``mixed_precision`` drives the ``--max-drop`` search over a calibra
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -154,30 +155,52 @@ def mixed_precision(
     model's ModeResult (None when plain int8 meets the budget or nothing does)."""
     metric, int8_value = budget_metric(reference, int8.evaluation)
     by_index = {error.op_index: error for error in errors}
-    quantized: dict[tuple[int, ...], tuple[bytes, float]] = {(): (int8.tflite, int8.conversion_seconds)}
+    quantized: dict[tuple[str, tuple[int, ...]], tuple[bytes, float]] = {
+        (int8.io, ()): (int8.tflite, int8.conversion_seconds)
+    }
 
-    def measure(ops: tuple[int, ...]) -> tuple[float, int]:
-        if ops == ():
-            return int8_value, int8.size_bytes
-        say(f"--max-drop: trying {len(ops)} op(s) in float")
-        started = time.perf_counter()
-        tflite = calibrated.quantize([by_index[i].tensor for i in ops], io=int8.io)
-        quantized[ops] = (tflite, time.perf_counter() - started)
-        run = run_in_litert(tflite, evaluation_set, None)
-        if run.outputs is None:
-            return float("inf"), len(tflite)
-        measured = evaluate(reference_outputs, run.outputs, evaluation_set.y)
-        return budget_metric(reference, measured)[1], len(tflite)
+    def measurer(io: str) -> Callable[[tuple[int, ...]], tuple[float, int]]:
+        def measure(ops: tuple[int, ...]) -> tuple[float, int]:
+            if (io, ops) == (int8.io, ()):
+                return int8_value, int8.size_bytes
+            io_words = "" if io == int8.io else ", float input/output"
+            say(f"--max-drop: trying {len(ops)} op(s) in float{io_words}")
+            started = time.perf_counter()
+            tflite = calibrated.quantize([by_index[i].tensor for i in ops], io=io)
+            quantized[(io, ops)] = (tflite, time.perf_counter() - started)
+            run = run_in_litert(tflite, evaluation_set, None)
+            if run.outputs is None:
+                return float("inf"), len(tflite)
+            measured = evaluate(reference_outputs, run.outputs, evaluation_set.y)
+            return budget_metric(reference, measured)[1], len(tflite)
+
+        return measure
 
     weights = _weight_bytes_by_output(int8.tflite)
 
     def weight_bytes(op_index: int) -> int:
         return weights.get(by_index[op_index].tensor, 0)
 
-    outcome = search(ranked(errors), measure, budget, weight_bytes, max_trials)
+    ranking = ranked(errors)
+    io = int8.io
+    outcome = search(ranking, measurer(io), budget, weight_bytes, max_trials)
+    trials = [dataclasses.replace(trial, io=io) for trial in outcome.trials]
+    io_note = ""
+    if outcome.chosen is None and io == "int8" and max_trials - len(trials) >= 2:
+        # Every op in float and still too far: what is left is the int8 input/output quantization
+        # (the converter can give the input a scale shared with a CONCATENATION, for example).
+        worst = outcome.best_possible.metric if outcome.best_possible else int8_value
+        io_note = (
+            f"; with int8 input and output even every op in float gives {metric} {worst:.3f}, "
+            "so this model takes and returns float32 (it quantizes inside)"
+        )
+        io = "float32"
+        say("--max-drop: int8 input/output cannot meet the budget; searching again with float input/output")
+        outcome = search(ranking, measurer(io), budget, weight_bytes, max_trials - len(trials))
+        trials += [dataclasses.replace(trial, io=io) for trial in outcome.trials]
     common = dict(budget=budget, metric=metric, int8_value=int8_value, int8_size_bytes=int8.size_bytes,
-                  trials=outcome.trials)  # fmt: skip
-    if outcome.chosen is not None and not outcome.chosen.float_ops:
+                  trials=tuple(trials), io=io)  # fmt: skip
+    if outcome.chosen is not None and not outcome.chosen.float_ops and io == int8.io:
         message = f"full int8 meets the budget: {metric} {int8_value:.3f} <= {budget:g}, after one evaluation"
         return MixedPrecision(outcome="int8", value=int8_value, float_layers=(), float_kernels=(),
                               mode_key=None, size_bytes=int8.size_bytes, tflm=None, message=message,
@@ -185,25 +208,27 @@ def mixed_precision(
     if outcome.chosen is None:
         best = outcome.best_possible
         value = best.metric if best is not None else int8_value
+        io_words = " (and with float input/output)" if io != int8.io else ""
         message = (
             f"no model meets the budget: full int8 gives {metric} {int8_value:.3f}, and keeping every "
-            f"quantized op in float still gives {value:.3f} > {budget:g}"
+            f"quantized op in float{io_words} still gives {value:.3f} > {budget:g}"
         )
         return MixedPrecision(outcome="unreachable", value=value, float_layers=(), float_kernels=(),
                               mode_key=None, size_bytes=None, tflm=None, message=message,
                               **common), None  # fmt: skip
     chosen = outcome.chosen
-    tflite, seconds = quantized[chosen.float_ops]
+    tflite, seconds = quantized.get((io, chosen.float_ops), (int8.tflite, int8.conversion_seconds))
+    label = "int8 + float ops" if io == int8.io else "int8 + float ops, float I/O"
     result = mode_result(
-        "int8_mixed", "int8 + float ops", "int8_mixed", int8.io, file_name, tflite, seconds,
+        "int8_mixed", label, "int8_mixed", io, file_name, tflite, seconds,
         evaluation_set, reference_outputs, None,
     )  # fmt: skip
     layers = tuple(by_index[i] for i in chosen.float_ops)
     check = tflm_check(tflite, result.inputs, evaluation_set.x)
     names = ", ".join(layer.keras_layer or layer.op for layer in layers)
     message = (
-        f"{len(layers)} op(s) kept in float ({names}): {metric} {chosen.metric:.3f} <= {budget:g}, "
-        f"{chosen.size_bytes:,} bytes against {int8.size_bytes:,} for full int8"
+        f"{len(layers)} op(s) kept in float ({names or 'none'}): {metric} {chosen.metric:.3f} <= {budget:g}, "
+        f"{chosen.size_bytes:,} bytes against {int8.size_bytes:,} for full int8{io_note}"
     )
     return MixedPrecision(outcome="mixed", value=chosen.metric, float_layers=layers,
                           float_kernels=float_kernels(tflite), mode_key=result.key,

@@ -28,9 +28,11 @@ class Trial:
     metric: float
     size_bytes: int
     meets: bool
+    io: str = "int8"
 
     def to_dict(self) -> dict[str, Any]:
         return {
+            "io": self.io,
             "float_op_indices": list(self.float_ops),
             "metric": round(self.metric, 6),
             "size_bytes": self.size_bytes,

@@ -9,9 +9,11 @@ with its own layers:
 - weights are fake-quantized symmetric int8 (-127..127), per output channel for convolutions and
   depthwise convolutions, per tensor for dense layers, exactly as the TFLite converter lays them out;
 - activations are fake-quantized int8 (-128..127) at the model input and at the output of every
-  fused layer, Add and stand-alone activation, with ranges first calibrated like post-training
+  fused layer, Add, Concatenate and stand-alone activation, with ranges first calibrated like post-training
   quantization (min/max over calibration samples) and then tracked during training as an
   exponential moving average of each batch's min/max;
+- a Concatenate's inputs are requantized to its one output range, as TFLite's int8 CONCATENATION
+  requires one scale for all its inputs and its output;
 - pooling, Flatten, Reshape and Dropout pass their input's quantization through; a final Softmax
   gets TFLite's fixed int8 output quantization (scale 1/256, zero point -128).
 
@@ -41,6 +43,7 @@ SUPPORTED_LAYERS = (
     "ReLU",
     "Activation",
     "Add",
+    "Concatenate",
     *PASS_THROUGH,
     "Dropout",
     "Softmax",
@@ -124,7 +127,7 @@ def trace_graph(model: Any) -> tuple[list[_Node], int, int]:
         node = next((n for n in layer._inbound_nodes if all(id(t) in ids for t in n.input_tensors)), None)
         if node is None or len(node.output_tensors) != 1:
             raise UnsupportedError(f"edgeq qat cannot follow the graph at layer {layer.name!r}")
-        activation = "linear" if kind in ("Add", *PASS_THROUGH, "Dropout", "Softmax") else None
+        activation = "linear" if kind in ("Add", "Concatenate", *PASS_THROUGH, "Dropout", "Softmax") else None
         softmax_after = False
         if activation is None and kind != "BatchNormalization":
             activation = _activation_name(layer)
@@ -209,6 +212,8 @@ def build_qat_model(model: Any, calibration: np.ndarray, batch_size: int = 32) -
             )
         elif node.kind == "Add":
             out = layers["add"](node.activation, name=node.layer.name)(args)
+        elif node.kind == "Concatenate":
+            out = layers["concat"](node.layer.get_config()["axis"], name=node.layer.name)(args)
         elif node.kind in ("ReLU", "Activation") and node.activation != "linear":
             out = layers["activation"](node.activation, name=node.layer.name)(args[0])
         elif node.kind in ("ReLU", "Activation", "Dropout"):
@@ -281,6 +286,14 @@ def _qat_layer_classes() -> dict[str, Any]:
     class QuantAdd(QuantActivation):
         def call(self, xs: Any, training: Any = None) -> Any:
             return self.fake_quant(activate(_sum(list(xs)), self.activation_name), training)
+
+    class QuantConcat(RangeTracker):
+        def __init__(self, axis: int, **kwargs: Any) -> None:
+            super().__init__(**kwargs)
+            self.axis = axis
+
+        def call(self, xs: Any, training: Any = None) -> Any:
+            return self.fake_quant(tf.concat(list(xs), axis=self.axis), training)
 
     class QuantLinear(RangeTracker):
         """Conv2D / DepthwiseConv2D / Dense with folded batch-norm, int8 fake-quantized weights."""
@@ -382,14 +395,22 @@ def _qat_layer_classes() -> dict[str, Any]:
         def call(self, xs: Any) -> Any:
             return activate(_sum(list(xs)), self.activation_name)
 
+    class ExportConcat(keras.layers.Layer):
+        def __init__(self, axis: int, **kwargs: Any) -> None:
+            super().__init__(**kwargs)
+            self.axis = axis
+
+        def call(self, xs: Any) -> Any:
+            return tf.concat(list(xs), axis=self.axis)
+
     class ExportActivation(ExportAdd):
         def call(self, x: Any) -> Any:
             return activate(x, self.activation_name)
 
     _CLASSES.update(
-        fake_quant=RangeTracker, activation=QuantActivation, add=QuantAdd, linear=QuantLinear,
-        export_fake_quant=ExportFakeQuant, export_linear=ExportLinear, export_add=ExportAdd,
-        export_activation=ExportActivation,
+        fake_quant=RangeTracker, activation=QuantActivation, add=QuantAdd, concat=QuantConcat,
+        linear=QuantLinear, export_fake_quant=ExportFakeQuant, export_linear=ExportLinear,
+        export_add=ExportAdd, export_concat=ExportConcat, export_activation=ExportActivation,
     )  # fmt: skip
     return _CLASSES
 
@@ -484,6 +505,8 @@ def export_qat(qat: Any, io_type: str = "int8") -> bytes:
                                           name=layer.name)(args[0])  # fmt: skip
         elif kind == "QuantAdd":
             out = layers["export_add"](layer.activation_name, name=f"{layer.name}_op")(args)
+        elif kind == "QuantConcat":
+            out = layers["export_concat"](layer.axis, name=f"{layer.name}_op")(args)
         elif kind == "QuantActivation":
             out = layers["export_activation"](layer.activation_name, name=f"{layer.name}_op")(args[0])
         elif kind == "RangeTracker":
@@ -498,6 +521,7 @@ def export_qat(qat: Any, io_type: str = "int8") -> bytes:
     with quiet():
         converter = tf.lite.TFLiteConverter.from_keras_model(exported)
         converter.optimizations = [tf.lite.Optimize.DEFAULT]
+        converter._experimental_disable_per_channel_quantization_for_dense_layers = True
         if io_type == "int8":
             converter.inference_input_type = tf.int8
             converter.inference_output_type = tf.int8

@@ -29,9 +29,9 @@ from edgeq.errors import ConversionError
 
 ROUNDING_ONLY = 1 / math.sqrt(12)
 # Ops that move int8 values without arithmetic: their "error" is zero by construction.
-EXACT_OPS = frozenset(
-    {"RESHAPE", "MAX_POOL_2D", "SQUEEZE", "CONCATENATION", "PAD", "TRANSPOSE", "STRIDED_SLICE", "GATHER"}
-)
+# (Not CONCATENATION: int8 gives all its inputs and its output one scale, which the converter
+# imposes on the ops feeding it, so keeping it in float can matter although its own error is 0.)
+EXACT_OPS = frozenset({"RESHAPE", "MAX_POOL_2D", "SQUEEZE", "PAD", "TRANSPOSE", "STRIDED_SLICE", "GATHER"})
 
 
 @dataclass(frozen=True)

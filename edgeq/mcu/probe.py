@@ -6,7 +6,8 @@ segfaults on some arenas that are too small), so edgeq never runs them in its ow
 JSON line per finished step. A step that crashes prints nothing; the parent sees which step did.
 
 Steps: ``{"run": "tflm", "arena": N, "allocations": bool, "inputs": "in.npz"|null,
-"outputs": "out.npz"|null}``, ``{"run": "litert", "inputs": ..., "outputs": ...}`` (raw tensors)
+"outputs": "out.npz"|null, "tensors": [i, ...]}``, ``{"run": "litert", "inputs": ..., "outputs": ...,
+"tensors": ...}`` (raw tensors; ``tensors`` also saves those intermediate tensors as ``tensor_<i>``)
 and ``{"run": "evaluate", "reference": bool, "samples": "x.npz"|null, "outputs": ...}`` (float
 samples through edgeq's TFLiteRunner). Any step may name another ``"model": "file.tflite"`` than
 the request's, so that many models run in one process.
@@ -62,13 +63,19 @@ def _run_tflm(model: bytes, step: dict[str, Any]) -> dict[str, Any]:
     result: dict[str, Any] = {"ok": False}
     with _captured_stderr() as log:
         try:
-            interpreter = runtime.Interpreter.from_bytes(model, arena_size=int(step["arena"]))
+            config = {}
+            if step.get("tensors"):
+                config["intrepreter_config"] = runtime.InterpreterConfig.kPreserveAllTensors  # sic
+            interpreter = runtime.Interpreter.from_bytes(model, arena_size=int(step["arena"]), **config)
             count = len(_tflm_details(interpreter, "input"))
             details = [interpreter.get_input_details(i) for i in range(count)]
             for index, array in enumerate(_inputs(step.get("inputs"), details)):
                 interpreter.set_input(array, index)
             interpreter.invoke()
             outputs = [interpreter.get_output(i) for i in range(len(_tflm_details(interpreter, "output")))]
+            tensors = {
+                f"tensor_{t}": interpreter.GetTensor(t, 0)["tensor_data"] for t in step.get("tensors", [])
+            }
             if step.get("allocations"):
                 interpreter.print_allocations()
             result["ok"] = True
@@ -77,7 +84,7 @@ def _run_tflm(model: bytes, step: dict[str, Any]) -> dict[str, Any]:
     result["log"] = [line for line in log if "RecordingMicroAllocator" not in line][-20:]
     if result["ok"]:
         if step.get("outputs"):
-            np.savez(step["outputs"], **{f"output_{i}": o for i, o in enumerate(outputs)})
+            np.savez(step["outputs"], **{f"output_{i}": o for i, o in enumerate(outputs)}, **tensors)
         if step.get("allocations"):
             result["allocations"] = [
                 {"name": m[1], "used": int(m[2]), "requested": int(m[3]), "count": int(m[4])}
@@ -108,19 +115,24 @@ def _run_litert(model: bytes, step: dict[str, Any]) -> dict[str, Any]:
     with _captured_stderr() as log:
         try:
             kernels = OpResolverType.BUILTIN_REF if step.get("reference") else OpResolverType.AUTO
-            interpreter = Interpreter(model_content=model, experimental_op_resolver_type=kernels)
+            interpreter = Interpreter(
+                model_content=model,
+                experimental_op_resolver_type=kernels,
+                experimental_preserve_all_tensors=bool(step.get("tensors")),
+            )
             interpreter.allocate_tensors()
             details = interpreter.get_input_details()
             for detail, array in zip(details, _inputs(step.get("inputs"), details), strict=True):
                 interpreter.set_tensor(detail["index"], array)
             interpreter.invoke()
             outputs = [interpreter.get_tensor(d["index"]) for d in interpreter.get_output_details()]
+            tensors = {f"tensor_{t}": interpreter.get_tensor(t) for t in step.get("tensors", [])}
             result["ok"] = True
         except Exception as exc:  # LiteRT raises ValueError / RuntimeError with C++ text
             result["error"] = str(exc)
     result["log"] = log[-20:]
     if result["ok"] and step.get("outputs"):
-        np.savez(step["outputs"], **{f"output_{i}": o for i, o in enumerate(outputs)})
+        np.savez(step["outputs"], **{f"output_{i}": o for i, o in enumerate(outputs)}, **tensors)
     return result
 
 

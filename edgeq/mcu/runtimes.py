@@ -253,6 +253,7 @@ class TFLMCheck:
     samples: int
     identical: int
     max_abs_difference: float
+    first_differences: tuple[OpDifference, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -261,19 +262,54 @@ class TFLMCheck:
             "samples": self.samples,
             "identical_to_litert_reference": self.identical,
             "max_abs_difference": self.max_abs_difference,
+            "first_differences": [d.to_dict() for d in self.first_differences],
         }
+
+
+# Differences between the two runtimes' integer kernels that edgeq has pinned down.
+KNOWN_KERNEL_DIFFERENCES = {
+    "FULLY_CONNECTED": (
+        "LiteRT's reference FULLY_CONNECTED requantizes with one rounding, TFLM's with two "
+        "(rounding doubling high multiply, then rounding shift), so they differ by 1 at ties"
+    ),
+}
+
+
+@dataclass(frozen=True)
+class OpDifference:
+    """The op where TFLM's intermediate tensors first differ from LiteRT's, over the samples
+    whose outputs differ: how many samples diverge there first, and by how much."""
+
+    op_index: int
+    op: str
+    samples: int
+    max_abs_difference: int
+
+    @property
+    def known_cause(self) -> str | None:
+        return KNOWN_KERNEL_DIFFERENCES.get(self.op)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"op_index": self.op_index, "op": self.op, "samples": self.samples,
+                "max_abs_difference": self.max_abs_difference, "known_cause": self.known_cause}  # fmt: skip
 
 
 def compare_tflm_with_reference(model: bytes, inputs: np.ndarray) -> TFLMCheck:
     """Run each sample of ``inputs`` (already in the model's input type, one per row) in TFLM and
-    in LiteRT's reference kernels, in one child process, and compare the raw outputs."""
+    in LiteRT's reference kernels, in one child process, and compare the raw outputs; where they
+    differ, find the op whose output differs first."""
+    from edgeq.tflite import read_tflite
+
+    main = read_tflite(model, "model").main
+    op_outputs = [(i, op.opcode, t) for i, op in enumerate(main.operators) for t in op.outputs if t >= 0]
+    tensors = sorted({t for _, _, t in op_outputs})
     arrays = {f"in_{i}.npz": {"input_0": sample[np.newaxis]} for i, sample in enumerate(inputs)}
     steps: list[dict[str, Any]] = []
     for i in range(len(inputs)):
-        steps.append(
-            {"run": "tflm", "arena": TFLM_CHECK_ARENA, "inputs": f"in_{i}.npz", "outputs": f"t_{i}.npz"}
-        )
-        steps.append({"run": "litert", "reference": True, "inputs": f"in_{i}.npz", "outputs": f"l_{i}.npz"})
+        steps.append({"run": "tflm", "arena": TFLM_CHECK_ARENA, "inputs": f"in_{i}.npz",
+                      "outputs": f"t_{i}.npz", "tensors": tensors})  # fmt: skip
+        steps.append({"run": "litert", "reference": True, "inputs": f"in_{i}.npz", "outputs": f"l_{i}.npz",
+                      "tensors": tensors})  # fmt: skip
     results = run_probe(model, steps, arrays)
     failed = next((r for r in results[0::2] if not r.ok), None)
     if failed is not None:
@@ -281,15 +317,34 @@ def compare_tflm_with_reference(model: bytes, inputs: np.ndarray) -> TFLMCheck:
         return TFLMCheck(runs=False, reason=f"TFLM fails{op}: {failed.reason()}", samples=len(inputs),
                          identical=0, max_abs_difference=float("nan"))  # fmt: skip
     identical, largest = 0, 0.0
+    first: dict[int, list[int]] = {}  # op index -> largest difference there, per diverging sample
     for tflm, litert in zip(results[0::2], results[1::2], strict=True):
         if not litert.ok:
             return TFLMCheck(runs=True, reason=f"LiteRT fails: {litert.reason()}", samples=len(inputs),
                              identical=0, max_abs_difference=float("nan"))  # fmt: skip
         ours, theirs = tflm.data["arrays"], litert.data["arrays"]
-        same = all(np.array_equal(ours[k], theirs[k]) for k in theirs)
+        outputs = [k for k in theirs if k.startswith("output_")]
+        same = all(np.array_equal(ours[k], theirs[k]) for k in outputs)
         identical += same
-        for key in theirs:
-            difference = np.abs(ours[key].astype(np.float64) - theirs[key].astype(np.float64))
-            largest = max(largest, float(difference.max()) if difference.size else 0.0)
+        for key in outputs:
+            largest = max(largest, _largest_difference(ours[key], theirs[key]))
+        if not same:
+            for index, _, tensor in op_outputs:
+                key = f"tensor_{tensor}"
+                a, b = ours[key].reshape(-1), theirs[key].reshape(-1)
+                if not np.array_equal(a, b):
+                    first.setdefault(index, []).append(int(_largest_difference(a, b)))
+                    break
+    names = {index: opcode for index, opcode, _ in op_outputs}
+    differences = tuple(
+        OpDifference(op_index=i, op=names[i], samples=len(found), max_abs_difference=max(found))
+        for i, found in sorted(first.items())
+    )
     return TFLMCheck(runs=True, reason=None, samples=len(inputs), identical=identical,
-                     max_abs_difference=largest)  # fmt: skip
+                     max_abs_difference=largest, first_differences=differences)  # fmt: skip
+
+
+def _largest_difference(a: np.ndarray, b: np.ndarray) -> float:
+    if a.size == 0:
+        return 0.0
+    return float(np.abs(a.astype(np.float64) - b.astype(np.float64)).max())

@@ -134,7 +134,8 @@ def accuracy_lines(result: ConvertResult) -> list[str]:
             f"{len(mixed.trials)} conversion(s) tried."
         )
         if mixed.outcome == "mixed":
-            kernels = ", ".join(mixed.float_kernels) or "none"
+            counts = {op: mixed.float_kernels.count(op) for op in mixed.float_kernels}
+            kernels = ", ".join(f"{op} x{n}" if n > 1 else op for op, n in counts.items()) or "none"
             lines.append(f"Float kernels the mixed model needs: {kernels}.")
             if mixed.tflm is not None:
                 lines.append("TensorFlow Lite Micro: " + _tflm_sentence(mixed.tflm) + ".")
@@ -155,10 +156,18 @@ def accuracy_lines(result: ConvertResult) -> list[str]:
 def _tflm_sentence(check: object) -> str:
     if not check.runs or check.reason:
         return f"fails ({check.reason})"
-    return (
+    sentence = (
         f"runs; outputs identical to LiteRT's reference kernels on {check.identical} of "
         f"{check.samples} samples (largest difference {check.max_abs_difference:g})"
     )
+    for first in check.first_differences:
+        sentence += (
+            f"; {first.samples} sample(s) first differ at op {first.op_index} ({first.op}), by up to "
+            f"{first.max_abs_difference}, all earlier ops identical"
+        )
+        if first.known_cause:
+            sentence += f" ({first.known_cause})"
+    return sentence
 
 
 def to_markdown(result: ConvertResult) -> str:
