@@ -91,6 +91,7 @@ class Dataset:
             "format": self.format,
             "samples": len(self),
             "sample_shape": list(self.x.shape[1:]),
+            "value_range": [float(self.x.min()), float(self.x.max())] if self.x.size else None,
             "labels": self.y is not None,
             "class_names": list(self.class_names) if self.class_names else None,
             "notes": list(self.notes),

@@ -89,6 +89,31 @@ def footnotes(result: ConvertResult) -> list[str]:
         notes.append("Problems (accuracy not measured where LiteRT failed): " + "; ".join(problems) + ".")
     if all(mode.runs_in_litert for mode in result.modes):
         notes.append("Every file loaded and ran in LiteRT (ai_edge_litert).")
+    return notes + coarse_input_notes(result)
+
+
+COARSE_INPUT_STEPS = 16
+
+
+def coarse_input_notes(result: ConvertResult) -> list[str]:
+    """A warning for each integer-input file whose input scale leaves the calibration data's value
+    range fewer than COARSE_INPUT_STEPS quantization steps."""
+    value_range = (result.calibration or {}).get("value_range")
+    if not value_range:
+        return []
+    low, high = value_range
+    notes = []
+    for mode in result.modes:
+        info = mode.inputs[0] if mode.inputs else None
+        if info is None or not info.dtype.startswith("int") or not info.scale > 0:
+            continue
+        steps = (high - low) / info.scale
+        if steps < COARSE_INPUT_STEPS:
+            notes.append(
+                f"{mode.label}: the {info.dtype} input's scale {info.scale:.4g} covers the calibration "
+                f"data's range {low:g}..{high:g} in {steps:.1f} steps, so quantizing the input alone "
+                "throws away most of its precision (try --io float, --max-drop or edgeq qat)."
+            )
     return notes
 
 

@@ -39,6 +39,7 @@ def test_layer_report_ranks_every_quantized_layer_and_names_its_keras_layer(
     for error in errors:
         assert error["normalized_rmse"] == pytest.approx(error["rmse"] / error["scale"], rel=1e-4)
     assert "per-layer int8 error, worst first" in console
+    assert "throws away most of its precision" not in console  # its input scale is 1/255 for 0..1
     assert errors[0]["keras_layer"] in console
     markdown = (out / "report.md").read_text()
     assert "## Per-layer quantization error" in markdown and f"| 1 | {errors[0]['op']} |" in markdown
