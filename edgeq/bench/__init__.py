@@ -1,6 +1,7 @@
 """``edgeq bench``: latency, instructions, flash and RAM of models on this machine, on emulated
-Cortex-M boards (QEMU system mode, edgeq's C engine) and on emulated aarch64 Linux (QEMU user
-mode, LiteRT), with one result schema for all."""
+Cortex-M boards (QEMU system mode, edgeq's C engine), on emulated aarch64 Linux (QEMU user
+mode, LiteRT) and on real devices (a Linux board over SSH, an Android phone over adb, a
+microcontroller's serial port), with one result schema for all."""
 
 from __future__ import annotations
 
@@ -19,17 +20,32 @@ __all__ = ["TARGETS", "bench", "parse_clock", "parse_targets"]
 
 AARCH64_TARGETS = ("rpi4", "rpi5")
 TARGETS = ("host", *BOARDS, *AARCH64_TARGETS)
+DEVICE_TARGETS = ("ssh://user@host[:port]", "adb[:SERIAL]", "serial:PORT[@BAUD]")
 Progress = Callable[[str], None]
 
 
 def parse_targets(text: str | Sequence[str]) -> tuple[str, ...]:
-    """``"host,cortex-m4"`` → ("host", "cortex-m4"); InputError naming the valid targets."""
+    """``"host,cortex-m4"`` → ("host", "cortex-m4"); InputError naming the valid targets.
+
+    Device targets (``ssh://...``, ``adb``, ``adb:SERIAL``, ``serial:PORT``) are checked here too.
+    """
+    from edgeq.bench.adb import parse_adb_target
+    from edgeq.bench.serial import parse_serial_target
+    from edgeq.bench.ssh import parse_ssh_target
+
     names = [part.strip() for part in (text.split(",") if isinstance(text, str) else text) if part.strip()]
+    valid = ", ".join((*TARGETS, *DEVICE_TARGETS))
     if not names:
-        raise InputError(f"--on needs at least one target: {', '.join(TARGETS)}")
+        raise InputError(f"--on needs at least one target: {valid}")
     for name in names:
-        if name not in TARGETS:
-            raise InputError(f"unknown target {name!r} in --on: choose from {', '.join(TARGETS)}")
+        if name.startswith("ssh://"):
+            parse_ssh_target(name)
+        elif name == "adb" or name.startswith("adb:"):
+            parse_adb_target(name)
+        elif name.startswith("serial:"):
+            parse_serial_target(name)
+        elif name not in TARGETS:
+            raise InputError(f"unknown target {name!r} in --on: choose from {valid}")
     return tuple(dict.fromkeys(names))
 
 
@@ -82,6 +98,11 @@ def bench(
     ram: str | int | None = None,
     seed: int = 0,
     progress: Progress | None = None,
+    remote_python: str = "python3",
+    ssh_config: str | Path | None = None,
+    benchmark_model: str | Path | None = None,
+    flash_command: str | None = None,
+    device_timeout: float = 600.0,
 ) -> BenchReport:
     """Benchmark every model on every target.
 
@@ -90,9 +111,15 @@ def bench(
     compiled for this machine and TFLite Micro; instructions counted, cycles and latency at
     ``clock`` estimated, flash and RAM from the linker map (``flash``/``ram`` shrink the board to
     a real part's budget). ``rpi4|rpi5``: LiteRT in an emulated aarch64 Debian with a pinned core.
+    ``ssh://user@host[:port]``: LiteRT on a Linux board, run by ``remote_python`` there (the
+    user's SSH config, or ``ssh_config``). ``adb[:SERIAL]``: TFLite's ``benchmark_model`` on an
+    Android phone (``benchmark_model`` names the binary). ``serial:PORT[@BAUD]``: the self-test
+    line of an edgeq firmware bundle, after running ``flash_command``; ``device_timeout`` bounds
+    each device run.
 
     Returns a BenchReport; failures of one model on one target are recorded in its result.
-    Raises InputError for bad arguments or files, ToolchainError when a needed program is missing.
+    Raises InputError for bad arguments or files, ToolchainError when a needed program is missing,
+    DeviceError when a device cannot be reached.
     """
     say = progress or (lambda _message: None)
     names = parse_targets(targets)
@@ -122,8 +149,43 @@ def bench(
                 results[(index, name)] = _guarded(
                     model, name, lambda m=model, n=name: bench_aarch64(m, n, say, xnnpack)
                 )
+    for name in names:
+        _bench_device(name, loaded, results, say, runs, warmup, threads, xnnpack, remote_python,
+                      ssh_config, benchmark_model, flash_command, device_timeout)  # fmt: skip
     ordered = tuple(results[(i, name)] for i in range(len(loaded)) for name in names)
     return BenchReport(results=ordered, environment=_environment(names))
+
+
+def _bench_device(name, loaded, results, say, runs, warmup, threads, xnnpack, remote_python, ssh_config,
+                  benchmark_model, flash_command, timeout) -> None:  # fmt: skip
+    """The real-device targets: DeviceError (unreachable, untrusted, missing runtime) propagates."""
+    models = [model for model, _ in loaded]
+    if name.startswith("ssh://"):
+        from edgeq.bench.ssh import bench_ssh, parse_ssh_target
+
+        target = parse_ssh_target(name)
+        say(f"timing {len(models)} model(s) in LiteRT on {target.name} ({runs} runs each, interleaved)")
+        resolver = "default" if xnnpack else "no_xnnpack"
+        found = bench_ssh(models, target, runs, warmup, threads, resolver, remote_python, ssh_config, timeout)
+    elif name == "adb" or name.startswith("adb:"):
+        from edgeq.bench.adb import bench_adb, parse_adb_target
+
+        found = bench_adb(models, benchmark_model, parse_adb_target(name), runs, warmup, threads, xnnpack,
+                          say, timeout)  # fmt: skip
+    elif name.startswith("serial:"):
+        from edgeq.bench.serial import bench_serial, parse_serial_target
+        from edgeq.mcu.cnames import suggest_identifier
+
+        if len(models) != 1:
+            raise InputError(f"--on {name}: the board runs one firmware bundle, so give exactly one model")
+        target = parse_serial_target(name)
+        say(f"reading the self-test of the bundle on {target.port}")
+        expected = suggest_identifier(Path(models[0].path).stem)  # the bundle's default --name
+        found = [bench_serial(models[0], target, flash_command, timeout, expected)]
+    else:
+        return
+    for index, result in enumerate(found):
+        results[(index, name)] = result
 
 
 def _bench_boards(loaded, boards, clock_hz, results, say) -> None:

@@ -29,6 +29,8 @@ class Board:
     fpu: bool
     mve: bool = False
     description: str = ""
+    uart: int | None = None  # CMSDK APB UART0 base, for serial self-test firmware
+    clock_mhz: int = 25  # the core clock QEMU models (SysTick counts it)
 
     def limited(self, flash: int | None, ram: int | None) -> Board:
         """This board with at most ``flash`` / ``ram`` bytes (a real part's budget)."""
@@ -47,6 +49,7 @@ _MPS2_MAP = {
     "ram_name": "ZBT SSRAM2/3",
     "ram_origin": 0x20000000,
     "ram_size": 4 * MB,
+    "uart": 0x40004000,
 }
 
 BOARDS: dict[str, Board] = {

@@ -60,9 +60,14 @@ def build_firmware(
     folder: Path,
     runs: int = 2,
     stack_bytes: int = 8192,
+    selftest: tuple[str, np.ndarray] | None = None,
 ) -> Firmware:
     """Write the engine and the benchmark harness into ``folder`` and link them for ``board``.
-    Raises UnsupportedError ("needs X KB ..., board has Y") when the model does not fit."""
+
+    With ``selftest=(model_name, expected_output)`` the harness is instead a serial self-test
+    that prints a firmware bundle's EDGEQ line on the board's UART, again and again (for
+    ``edgeq bench --on serial:...``). Raises UnsupportedError ("needs X KB ..., board has Y")
+    when the model does not fit, or when the board has no UART edgeq can drive."""
     gcc = require("arm-none-eabi-gcc", "to build firmware for emulated Cortex-M boards")
     folder.mkdir(parents=True, exist_ok=True)
     (in_type, in_size), (out_type, out_size) = source.io
@@ -79,11 +84,23 @@ def build_firmware(
         "input_ctype": in_type,
         "output_ctype": out_type,
         "input_body": _c_values(values, in_type),
+        "uart": None,
     }
+    main = "bench_main.c"
+    if selftest is not None:
+        if board.uart is None:
+            raise UnsupportedError(f"edgeq's serial self-test has no UART driver for {board.target}")
+        model_name, expected = selftest
+        wanted = np.ascontiguousarray(expected, dtype=NUMPY_TYPES[out_type]).reshape(-1)
+        context.update(uart=board.uart, model_name=model_name, clock_mhz=board.clock_mhz,
+                       expected_body=_c_values(wanted, out_type))  # fmt: skip
+        main = "selftest_main.c"
     environment = template_environment()
     files = dict(source.files)
-    for template in ("startup.c", "edgeq_bench.h", "link.ld", "bench_main.c"):
-        files[template] = environment.get_template(f"bench/cortex-m/{template}.j2").render(context)
+    for template in ("startup.c", "edgeq_bench.h", "link.ld", main):
+        files[template.replace("selftest_main", "bench_main")] = environment.get_template(
+            f"bench/cortex-m/{template}.j2"
+        ).render(context)
     for name, text in files.items():
         (folder / name).write_text(text, encoding="utf-8")
     elf, map_file = folder / "bench.elf", folder / "bench.map"

@@ -118,6 +118,8 @@ def run(request):
             entry["times_s"].append(elapsed)
     return {
         "ok": True,
+        "machine": _machine(),
+        "processor": _processor(),
         "runtime": package,
         "runtime_version": _version(package),
         "python": sys.version.split()[0],
@@ -125,6 +127,23 @@ def run(request):
         "peak_resident_kb": _peak_kb(),
         "models": [{k: v for k, v in entry.items() if k != "interpreter"} for entry in loaded],
     }
+
+
+def _machine():
+    import platform
+
+    return platform.machine()
+
+
+def _processor():
+    try:
+        with open("/proc/cpuinfo") as handle:
+            for line in handle:
+                if line.split(":")[0].strip() in ("model name", "Model", "Hardware"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return None
 
 
 def _version(package):

@@ -82,8 +82,19 @@ def bench_host(
     request = {"runs": runs, "warmup": warmup, "threads": threads, "resolver": resolver}
     with tempfile.TemporaryDirectory(prefix="edgeq-host-") as work:
         result = run_runner([sys.executable], models, request, timeout=1800, work=Path(work))
+    platform_info = {"machine": platform.machine(), "processor": _cpu_name(), "python": result["python"]}
+    return runner_results(models, result, "host", platform_info, request)
+
+
+def runner_results(
+    models: list[BenchModel], result: dict[str, Any], target: str, platform_info: dict[str, Any],
+    request: dict[str, Any],
+) -> list[BenchResult]:  # fmt: skip
+    """BenchResults from ``device_runner.py``'s answer ``result`` to ``request``, wherever it ran."""
+    runs, warmup, threads, resolver = (request[k] for k in ("runs", "warmup", "threads", "resolver"))
+    package = "LiteRT" if result["runtime"] == "ai_edge_litert" else result["runtime"]
     runtime = (
-        f"LiteRT {result['runtime_version']} {RESOLVERS[resolver]}, {threads} thread{'s' * (threads > 1)}"
+        f"{package} {result['runtime_version']} {RESOLVERS[resolver]}, {threads} thread{'s' * (threads > 1)}"
     )
     how_t = f"time.perf_counter around invoke(), {runs} runs after {warmup} warm-up, models interleaved"
     results = []
@@ -122,12 +133,8 @@ def bench_host(
             BenchResult(
                 model=model.path,
                 sha256=model.sha256,
-                target="host",
-                platform={
-                    "machine": platform.machine(),
-                    "processor": _cpu_name(),
-                    "python": result["python"],
-                },
+                target=target,
+                platform=platform_info,
                 runtime=runtime,
                 toolchain={result["runtime"]: result["runtime_version"], "numpy": result["numpy"]},
                 figures=tuple(figures),

@@ -19,7 +19,7 @@ def bench(
         "host",
         "--on",
         help="Targets, comma-separated: host, cortex-m3, cortex-m4, cortex-m7, cortex-m55, "
-        "lm3s6965, rpi4, rpi5.",
+        "lm3s6965, rpi4, rpi5; devices: ssh://user@host[:port], adb[:SERIAL], serial:PORT[@BAUD].",
     ),
     clock: str = typer.Option("120MHz", "--clock", help="Core clock for the Cortex-M latency estimate."),
     runs: int = typer.Option(100, "--runs", help="Timed runs on the host."),
@@ -31,6 +31,19 @@ def bench(
     flash: str = typer.Option(None, "--flash", help="Limit the board's flash to a real part's, e.g. 1MB."),
     ram: str = typer.Option(None, "--ram", help="Limit the board's RAM to a real part's, e.g. 256KB."),
     seed: int = typer.Option(0, "--seed", help="Seed of the random input."),
+    remote_python: str = typer.Option(
+        "python3", "--remote-python", help="ssh://: the board's Python that has ai_edge_litert and numpy."
+    ),
+    ssh_config: Path = typer.Option(None, "--ssh-config", help="ssh://: an ssh_config file (ssh -F)."),
+    benchmark_model: Path = typer.Option(
+        None, "--benchmark-model", help="adb: TFLite's benchmark_model binary for the phone's ABI."
+    ),
+    flash_cmd: str = typer.Option(
+        None, "--flash-cmd", help="serial: a command that flashes (and resets) the board before reading."
+    ),
+    device_timeout: float = typer.Option(
+        600, "--device-timeout", help="Seconds allowed for each device run."
+    ),
     json_path: Path = typer.Option(None, "--json", help="Also write the results to this JSON file."),
     as_json: bool = typer.Option(False, "--print-json", help="Print the results as JSON."),
     debug: bool = typer.Option(False, "--debug", help="Show tracebacks on errors."),
@@ -51,6 +64,11 @@ def bench(
         ram=ram,
         seed=seed,
         progress=progress,
+        remote_python=remote_python,
+        ssh_config=ssh_config,
+        benchmark_model=benchmark_model,
+        flash_command=flash_cmd,
+        device_timeout=device_timeout,
     )
     if json_path is not None:
         report.save(json_path)
@@ -103,7 +121,9 @@ def print_report(report) -> None:
         check = "-"
         if result.output_check is not None:
             check = "[green]identical[/green]" if result.output_check.passed else "[red]DIFFERENT[/red]"
-        latency = result.figure("latency_p50_ms") or result.figure("latency_ms")
+        latency = (
+            result.figure("latency_p50_ms") or result.figure("latency_ms") or result.figure("latency_avg_ms")
+        )
         latency_text = "n/a (emulated)" if latency is None else _number(latency.value, "ms")
         if latency is not None and latency.kind == "estimated":
             latency_text, estimated = f"~{latency_text} (est.)", True
@@ -120,8 +140,12 @@ def print_report(report) -> None:
             f"{ram.value / 1024:,.1f}" if ram else "-",
         )
     stdout.print(table)
-    if any(r.target == "host" for r in report.results if r.ok):
-        stdout.print("  host latency: p50 of timed invokes (measured); memory in the JSON report")
+    if any(r.target == "host" or r.target.startswith("ssh://") for r in report.results if r.ok):
+        stdout.print("  host / ssh latency: p50 of timed invokes (measured); memory in the JSON report")
+    if any(r.target.startswith("adb") for r in report.results if r.ok):
+        stdout.print("  adb latency: benchmark_model's median, else its average (measured on the phone)")
+    if any(r.target.startswith("serial:") for r in report.results if r.ok):
+        stdout.print("  serial latency: one Invoke() timed by the board; check: the board's own comparison")
     if estimated:
         stdout.print(
             "  ~ (est.): an estimate: counted instructions x per-class cycle costs of the core, "
