@@ -1,0 +1,228 @@
+"""``edgeq run edgeq.toml``: convert → inspect → export → bench → report, as configured, into one
+output folder, redoing only the stages whose inputs changed.
+
+Each stage has an inputs fingerprint: the sha256 of the files it reads (the Keras model, the
+data, the .tflite files of earlier stages) and of its settings and edgeq's version. ``run.json``
+records every stage's fingerprint; a stage whose fingerprint is unchanged and whose outputs are
+still there is reused, not redone. Each stage writes its folder atomically.
+
+    OUT/run.json           the configuration, each stage (ran / reused, seconds, fingerprint), environment
+    OUT/convert/           .tflite files, report.json, report.md (as ``edgeq convert``)
+    OUT/inspect/<stem>.json  ``edgeq inspect`` of each .tflite
+    OUT/mcu/               the firmware bundle (``edgeq export mcu``), with [export]
+    OUT/bench.json         ``edgeq bench`` results, with [bench]
+    OUT/report.html, OUT/report.md   the report of it all
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import platform
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from edgeq import __version__
+from edgeq.outputs import atomic_output_dir, write_file_atomic
+from edgeq.runconfig import RunConfig
+
+RUN_SCHEMA_VERSION = 1
+Progress = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class StageRun:
+    """What one stage did: ``ran`` or ``reused`` (inputs unchanged), in how many seconds."""
+
+    name: str
+    status: str
+    seconds: float
+    inputs_sha256: str
+    outputs: tuple[str, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "status": self.status, "seconds": round(self.seconds, 3),
+                "inputs_sha256": self.inputs_sha256, "outputs": list(self.outputs)}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """Everything ``edgeq run`` did."""
+
+    config: RunConfig
+    stages: tuple[StageRun, ...]
+    output: Path
+
+    def stage(self, name: str) -> StageRun:
+        return next(stage for stage in self.stages if stage.name == name)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "schema_version": RUN_SCHEMA_VERSION,
+            "kind": "edgeq.run",
+            "edgeq_version": __version__,
+            "config_file": str(self.config.source),
+            "config": self.config.to_dict(),
+            "stages": [stage.to_dict() for stage in self.stages],
+            "environment": _environment(),
+        }
+
+
+def run_pipeline(config: RunConfig, force: bool = False, progress: Progress | None = None) -> RunResult:
+    """Run every configured stage into ``config.output``; reuse a stage whose inputs are unchanged
+    (unless ``force``). Returns a RunResult; raises what the stages raise (EdgeqError subclasses)."""
+    say = progress or (lambda _message: None)
+    out = config.output
+    out.mkdir(parents=True, exist_ok=True)
+    previous = _previous_fingerprints(out / "run.json") if not force else {}
+    stages: list[StageRun] = []
+    total = 2 + (config.export is not None) + (config.bench is not None) + 1
+
+    def stage(name: str, fingerprint: str, outputs: list[Path], work: Callable[[], None]) -> None:
+        number = len(stages) + 1
+        if previous.get(name) == fingerprint and all(p.exists() for p in outputs):
+            say(f"[{number}/{total}] {name}: reused (inputs unchanged)")
+            written = tuple(_relative(p, out) for p in outputs)
+            stages.append(StageRun(name, "reused", 0.0, fingerprint, written))
+            return
+        say(f"[{number}/{total}] {name}: running")
+        started = time.perf_counter()
+        work()
+        seconds = time.perf_counter() - started
+        say(f"[{number}/{total}] {name}: done in {seconds:.1f} s")
+        stages.append(StageRun(name, "ran", seconds, fingerprint, tuple(_relative(p, out) for p in outputs)))
+
+    # 1. convert
+    convert_folder = out / "convert"
+    settings = {section: config.raw.get(section, {}) for section in ("data", "convert")}
+    convert_print = _fingerprint(
+        [config.model, config.calib, config.eval], {**settings, "model": str(config.model.name)}
+    )
+
+    def do_convert() -> None:
+        import edgeq
+
+        result = edgeq.convert(
+            config.model, calib=config.calib, eval=config.eval, mode=list(config.modes), io=config.io,
+            calib_samples=config.calib_samples, eval_samples=config.eval_samples, seed=config.seed,
+            scale=config.scale, mean=config.mean, std=config.std, layer_report=config.layer_report,
+            max_drop=config.max_drop, progress=lambda m: say(f"      {m}"),
+        )  # fmt: skip
+        result.save(convert_folder, force=True)
+
+    stage("convert", convert_print, [convert_folder / "report.json"], do_convert)
+    tflite = _converted_files(convert_folder)
+
+    # 2. inspect
+    inspect_folder = out / "inspect"
+    inspect_print = _fingerprint(list(tflite.values()), {})
+
+    def do_inspect() -> None:
+        import edgeq
+
+        with atomic_output_dir(inspect_folder, force=True) as staging:
+            for path in tflite.values():
+                result = edgeq.inspect(path)
+                (staging / f"{path.stem}.json").write_text(json.dumps(result.to_dict(), indent=2) + "\n")
+
+    stage("inspect", inspect_print, [inspect_folder / f"{p.stem}.json" for p in tflite.values()], do_inspect)
+
+    # 3. export
+    if config.export is not None:
+        chosen = tflite[config.export.mode]
+        export_folder = out / "mcu"
+        export_print = _fingerprint([chosen, config.export.labels], config.raw.get("export", {}))
+
+        def do_export() -> None:
+            import edgeq
+
+            edgeq.export_mcu(chosen, export_folder, template=config.export.template,
+                             labels=config.export.labels, force=True)  # fmt: skip
+
+        stage("export", export_print, [export_folder], do_export)
+
+    # 4. bench
+    if config.bench is not None:
+        bench = config.bench
+        files = [tflite[m] for m in (bench.modes or tuple(tflite)) if m in tflite]
+        bench_print = _fingerprint(files, config.raw.get("bench", {}))
+
+        def do_bench() -> None:
+            import edgeq
+
+            report = edgeq.benchmark(files, bench.targets, clock=bench.clock, runs=bench.runs,
+                                     warmup=bench.warmup, seed=config.seed,
+                                     progress=lambda m: say(f"      {m}"))  # fmt: skip
+            report.save(out / "bench.json")
+
+        stage("bench", bench_print, [out / "bench.json"], do_bench)
+
+    # 5. report (always redone: it is cheap and reads everything above)
+    say(f"[{total}/{total}] report: writing report.html and report.md")
+    started = time.perf_counter()
+    result = RunResult(config=config, stages=(*stages,), output=out)
+    write_file_atomic(out / "run.json", json.dumps(result.to_dict(), indent=2) + "\n")
+    outputs = _write_report(out)
+    stages.append(StageRun("report", "ran", time.perf_counter() - started, "", outputs))
+    result = RunResult(config=config, stages=tuple(stages), output=out)
+    write_file_atomic(out / "run.json", json.dumps(result.to_dict(), indent=2) + "\n")
+    return result
+
+
+def _write_report(out: Path) -> tuple[str, ...]:
+    try:
+        from edgeq.report.html import write_report
+    except ImportError:  # the HTML report needs matplotlib
+        return ()
+    written = write_report(out)
+    return tuple(_relative(Path(p), out) for p in written)
+
+
+def _converted_files(folder: Path) -> dict[str, Path]:
+    report = json.loads((folder / "report.json").read_text())
+    return {mode["key"]: folder / mode["file"] for mode in report["modes"]}
+
+
+def _fingerprint(files: list[Path | None], settings: dict[str, Any]) -> str:
+    digest = hashlib.sha256(f"edgeq {__version__}\n".encode())
+    digest.update(json.dumps(settings, sort_keys=True, default=str).encode())
+    for path in files:
+        if path is None:
+            digest.update(b"-")
+        elif path.is_dir():
+            for child in sorted(p for p in path.rglob("*") if p.is_file()):
+                digest.update(child.relative_to(path).as_posix().encode())
+                digest.update(hashlib.sha256(child.read_bytes()).digest())
+        else:
+            digest.update(hashlib.sha256(path.read_bytes()).digest())
+    return digest.hexdigest()
+
+
+def _previous_fingerprints(run_json: Path) -> dict[str, str]:
+    try:
+        recorded = json.loads(run_json.read_text())
+        return {stage["name"]: stage["inputs_sha256"] for stage in recorded.get("stages", [])}
+    except (OSError, ValueError, KeyError, TypeError):
+        return {}
+
+
+def _relative(path: Path, base: Path) -> str:
+    try:
+        return path.relative_to(base).as_posix()
+    except ValueError:
+        return str(path)
+
+
+def _environment() -> dict[str, str]:
+    from importlib import metadata
+
+    versions = {"python": platform.python_version(), "machine": platform.machine(), "edgeq": __version__}
+    for package in ("tensorflow", "ai-edge-litert", "tflite-micro", "numpy"):
+        try:
+            versions[package] = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            versions[package] = "not installed"
+    return versions
