@@ -1,4 +1,4 @@
-"""``edgeq export``: deployable artifacts. ``edgeq export mcu`` writes a TFLite Micro bundle."""
+"""``edgeq export``: deployable artifacts: ``mcu`` a TFLite Micro bundle, ``android`` an Android module."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from edgeq.cli.common import stdout
+from edgeq.cli.common import stderr, stdout
 
 app = typer.Typer(help="Write deployable artifacts for a .tflite model.", no_args_is_help=True)
 
@@ -54,3 +54,47 @@ def mcu(
         f"({result.arena.measured - 1:,} fails; 64-bit host build, an upper bound for 32-bit MCUs) "
         f"+ {result.arena.margin:,} margin"
     )
+
+
+@app.command("android", no_args_is_help=True)
+def android(
+    model: Path = typer.Argument(
+        ..., help="A .tflite classifier: one image or feature input, one score output."
+    ),
+    labels: Path = typer.Option(
+        ..., "--labels", help="Text file, one class label per line, in output order."
+    ),
+    output: Path = typer.Option(
+        ..., "-o", "--output", help="Folder to write (must not exist, unless --force)."
+    ),
+    mean: str = typer.Option(
+        None, "--mean", help="Normalization (pixel - mean) / std: one value or one per channel, e.g. 127.5."
+    ),
+    std: str = typer.Option(
+        None, "--std", help="See --mean; required with it, and for float32 image inputs."
+    ),
+    name: str = typer.Option(
+        None, "--name", help="Model name in the metadata and the code (default: file name)."
+    ),
+    version: str = typer.Option("1", "--version", help="Model version in the metadata."),
+    author: str = typer.Option("unknown", "--author", help="Model author in the metadata."),
+    description: str = typer.Option(
+        None, "--description", help="Model description in the metadata (default: what the model classifies)."
+    ),
+    package: str = typer.Option(None, "--package", help="Kotlin package (default: com.example.<name>)."),
+    force: bool = typer.Option(False, "--force", help="Replace the output folder if it exists."),
+    debug: bool = typer.Option(False, "--debug", help="Show tracebacks on errors."),
+) -> None:
+    """An Android Studio module: the model with TFLite metadata and labels, a Kotlin classifier, a README."""
+    from edgeq.android.export import export_android
+    from edgeq.cli.common import parse_floats
+
+    result = export_android(
+        model, output, labels, mean=parse_floats("--mean", mean), std=parse_floats("--std", std), name=name,
+        version=version, author=author, description=description, package=package, force=force,
+    )  # fmt: skip
+    stdout.print(f"wrote {result.output}/: Android module {result.package}, class {result.class_name} "
+                 f"({len(result.files)} files, see its README.md)")  # fmt: skip
+    stdout.print(result.summary())
+    if (warning := result.classifier.clamping()) is not None:
+        stderr.print(f"warning: {warning}", soft_wrap=True)

@@ -1,0 +1,1 @@
+"""Android export: a .tflite classifier with TFLite metadata, as a Kotlin/Gradle module (LiteRT)."""
