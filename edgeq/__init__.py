@@ -19,12 +19,14 @@ __all__ = [
     "__version__",
     "benchmark",
     "convert",
+    "export_android",
     "export_mcu",
     "inspect",
     "qat",
 ]
 
 if TYPE_CHECKING:
+    from edgeq.android.export import export_android
     from edgeq.api import convert, export_mcu, inspect, qat
     from edgeq.bench import bench as benchmark
     from edgeq.bench.results import BenchReport
@@ -36,6 +38,7 @@ _LAZY = {
     "convert": ("edgeq.api", "convert"),
     "inspect": ("edgeq.api", "inspect"),
     "export_mcu": ("edgeq.api", "export_mcu"),
+    "export_android": ("edgeq.android.export", "export_android"),
     "qat": ("edgeq.api", "qat"),
     "benchmark": ("edgeq.bench", "bench"),  # edgeq.bench is the sub-package
     "BenchReport": ("edgeq.bench.results", "BenchReport"),
