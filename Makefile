@@ -16,14 +16,15 @@ $(STAMP): pyproject.toml
 # qemu-system-arm for the emulated boards, qemu-user (the dynamic qemu-aarch64, which loads plugins)
 # and debootstrap for emulated aarch64 Linux, OpenSSH (client and server: the SSH runner's tests
 # start a real sshd on 127.0.0.1), adb, and flatc and kotlinc (the Android export's tests read the
-# metadata back with a reader flatc generates and compile the generated Kotlin).
+# metadata back with a reader flatc generates and compile the generated Kotlin), and chromium
+# (the HTML report's test renders it headless and checks a screenshot).
 # Installed with apt-get when missing and this runs as root (CI);
 # elsewhere those tests skip with a reason, unless EDGEQ_REQUIRE_TOOLCHAINS=1, when they fail.
 # Each entry is tool=package[+package]; --no-install-recommends keeps out the 1.5 GB ARM libstdc++.
 TOOLCHAINS := gcc=gcc g++=g++ arm-none-eabi-gcc=gcc-arm-none-eabi+libnewlib-arm-none-eabi \
 	qemu-system-arm=qemu-system-arm qemu-aarch64=qemu-user debootstrap=debootstrap \
 	ssh=openssh-client ssh-keygen=openssh-client sshd=openssh-server adb=adb \
-	flatc=flatbuffers-compiler kotlinc=kotlin
+	flatc=flatbuffers-compiler kotlinc=kotlin chromium=chromium
 
 toolchains:
 	@missing=""; for entry in $(TOOLCHAINS); do \

@@ -71,5 +71,8 @@ def write_file_atomic(path: Path, text: str) -> Path:
             handle.close()
             staging.unlink(missing_ok=True)
             raise
+    umask = os.umask(0)
+    os.umask(umask)
+    staging.chmod(0o666 & ~umask)  # as open() would create it, not mkstemp's 0600
     os.replace(staging, path)
     return path

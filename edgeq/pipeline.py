@@ -173,10 +173,8 @@ def run_pipeline(config: RunConfig, force: bool = False, progress: Progress | No
 
 
 def _write_report(out: Path) -> tuple[str, ...]:
-    try:
-        from edgeq.report.html import write_report
-    except ImportError:  # the HTML report needs matplotlib
-        return ()
+    from edgeq.report.html import write_report
+
     written = write_report(out)
     return tuple(_relative(Path(p), out) for p in written)
 

@@ -20,6 +20,7 @@ from edgeq.cli import demo as demo_command
 from edgeq.cli import export as export_command
 from edgeq.cli import inspect as inspect_command
 from edgeq.cli import qat as qat_command
+from edgeq.cli import report as report_command
 from edgeq.cli import run as run_command
 from edgeq.cli import validate as validate_command
 from edgeq.errors import EdgeqError
@@ -38,6 +39,7 @@ app.command("demo")(demo_command.demo)
 app.command("validate", no_args_is_help=True)(validate_command.validate)
 app.command("bench", no_args_is_help=True)(bench_command.bench)
 app.command("qat", no_args_is_help=True)(qat_command.qat)
+app.command("report", no_args_is_help=True)(report_command.report)
 app.command("run")(run_command.run)
 app.add_typer(export_command.app, name="export")
 

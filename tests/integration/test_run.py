@@ -33,6 +33,11 @@ def test_run_digits_demo_config_then_rerun_reuses_every_stage(demo_run, tmp_path
     bench = json.loads((out / "bench.json").read_text())
     assert [(r["target"], r["ok"]) for r in bench["results"]] == [("host", True), ("cortex-m4", True)]
     assert (out / "inspect" / "digits_cnn_int8.json").is_file()
+    assert (out / "report.html").is_file() and (out / "report.md").is_file()
+    assert next(s for s in first["stages"] if s["name"] == "report")["outputs"] == [
+        "report.html",
+        "report.md",
+    ]
     stamps = {p: p.stat().st_mtime_ns for p in out.rglob("*") if p.is_file() and p.suffix != ".html"}
 
     assert run(["run", str(config)]) == 0
