@@ -214,15 +214,7 @@ def horizontal_bars(
                 hatch="///" if bar.kind == "estimated" else None,
                 zorder=2,
             )
-            axes.annotate(
-                _compact(bar.value),
-                (bar.value, position),
-                xytext=(4, 0),
-                textcoords="offset points",
-                va="center",
-                fontsize=8,
-                color=INK,
-            )
+            _end_label(axes, bar.value, position)
         axes.set_yticks(positions, [bar.label for bar in bars])
         axes.grid(axis="y", visible=False)
         if use_log:
@@ -248,6 +240,12 @@ def horizontal_bars(
         if len(kinds) > 1 or "estimated" in kinds:
             _kind_legend(axes, kinds)
         return _svg(figure)
+
+
+def _end_label(axes: Axes, value: float, position: float) -> None:
+    """The bar's value, just right of its end."""
+    axes.annotate(_compact(value), (value, position), xytext=(4, 0), textcoords="offset points",
+                  va="center", fontsize=8, color=INK)  # fmt: skip
 
 
 def _kind_legend(axes: Axes, kinds: Sequence[str]) -> None:
@@ -285,15 +283,7 @@ def stacked_bars(bars: Sequence[StackedBar], x_label: str) -> str:
                 )
                 drawn.add(name)
                 left += value
-            axes.annotate(
-                _compact(left),
-                (left, position),
-                xytext=(4, 0),
-                textcoords="offset points",
-                va="center",
-                fontsize=8,
-                color=INK,
-            )
+            _end_label(axes, left, position)
         axes.set_yticks(positions, [bar.label for bar in bars])
         axes.grid(axis="y", visible=False)
         totals = [sum(value for _, value in bar.parts) for bar in bars]
