@@ -177,7 +177,11 @@ def main(request_path: str) -> None:
         if path not in models:
             with open(path, "rb") as handle:
                 models = {path: handle.read()}  # keep one model in memory at a time
-        print(json.dumps(_RUNNERS[step["run"]](models[path], step)), flush=True)
+        try:
+            result = _RUNNERS[step["run"]](models[path], step)
+        except Exception as exc:  # a bug in this file, not the interpreter: say so, not "crashed"
+            result = {"ok": False, "error": f"edgeq's probe failed ({type(exc).__name__}: {exc})", "log": []}
+        print(json.dumps(result), flush=True)
 
 
 if __name__ == "__main__":
