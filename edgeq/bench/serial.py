@@ -81,7 +81,7 @@ def read_selftest(
     target: SerialTarget, flash_command: str | None = None, timeout: float = 60.0
 ) -> tuple[SelftestLine, list[str]]:
     """Open the port, run ``flash_command`` (if any), and return the first complete EDGEQ line
-    with the lines read before it. Raises DeviceError on a missing port, a failed flash command
+    with (up to 50 of) the lines read before it. Raises DeviceError on a missing port, a failed flash command
     or a timeout."""
     try:
         import serial
@@ -107,7 +107,7 @@ def read_selftest(
                 found = parse_selftest_line(text)
                 if found is not None:
                     return found, seen
-                seen.append(text)
+                seen = [*seen[-49:], text]  # the last lines, for the error message
     tail = f"; last line: {seen[-1][:120]!r}" if seen else "; nothing was received"
     raise DeviceError(f"no EDGEQ line on {target.port} within {timeout:.0f} s{tail}")
 
