@@ -94,6 +94,10 @@ def run_pipeline(config: RunConfig, force: bool = False, progress: Progress | No
         seconds = time.perf_counter() - started
         say(f"[{number}/{total}] {name}: done in {seconds:.1f} s")
         stages.append(StageRun(name, "ran", seconds, fingerprint, tuple(_relative(p, out) for p in outputs)))
+        # Record at once what is now on disk: if a later stage fails, the next run must not
+        # take this stage's new outputs for those of the fingerprint run.json held before.
+        partial = RunResult(config=config, stages=tuple(stages), output=out)
+        write_file_atomic(out / "run.json", json.dumps(partial.to_dict(), indent=2) + "\n")
 
     # 1. convert
     convert_folder = out / "convert"

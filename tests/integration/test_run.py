@@ -56,3 +56,31 @@ def test_run_digits_demo_config_then_rerun_reuses_every_stage(demo_run, tmp_path
     assert run(["run", str(config)]) == 0
     third = {s["name"]: s["status"] for s in json.loads((out / "run.json").read_text())["stages"]}
     assert third["convert"] == "ran" and third["bench"] == "ran"
+
+
+def test_a_failed_stage_leaves_run_json_true_to_what_is_on_disk(demo_run, tmp_path):
+    """convert runs with new data, then bench fails: run.json must hold the new convert fingerprint,
+    so that going back to the old data converts again instead of reusing the new files."""
+    demo = demo_run[1]
+    config = tmp_path / "edgeq.toml"
+    body = (
+        f"[model]\npath = {json.dumps(str(demo / 'digits_cnn.keras'))}\n"
+        f"[data]\ncalib = {json.dumps(str(demo / 'calib.npz'))}\nscale = 0.0625\n"
+        '[convert]\nmodes = ["int8"]\n[output]\nfolder = "out"\n'
+    )
+    config.write_text(body)
+    assert run(["run", str(config)]) == 0
+    before = json.loads((tmp_path / "out" / "run.json").read_text())["stages"][0]["inputs_sha256"]
+    config.write_text(
+        body.replace("scale = 0.0625", "scale = 0.125") + '[bench]\ntargets = ["serial:/dev/edgeq-none"]\n'
+    )
+    assert run(["run", str(config)]) == 4  # convert ran, then the board could not be opened
+    recorded = json.loads((tmp_path / "out" / "run.json").read_text())["stages"]
+    assert recorded[0]["name"] == "convert" and recorded[0]["status"] == "ran"
+    assert recorded[0]["inputs_sha256"] != before
+    config.write_text(body)
+    assert run(["run", str(config)]) == 0
+    statuses = {
+        s["name"]: s["status"] for s in json.loads((tmp_path / "out" / "run.json").read_text())["stages"]
+    }
+    assert statuses["convert"] == "ran"  # not "reused": the files on disk were made with scale 0.125
