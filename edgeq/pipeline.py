@@ -157,9 +157,12 @@ def run_pipeline(config: RunConfig, force: bool = False, progress: Progress | No
         def do_bench() -> None:
             import edgeq
 
-            report = edgeq.benchmark(files, bench.targets, clock=bench.clock, runs=bench.runs,
-                                     warmup=bench.warmup, seed=config.seed,
-                                     progress=lambda m: say(f"      {m}"))  # fmt: skip
+            report = edgeq.benchmark(
+                files, bench.targets, clock=bench.clock, runs=bench.runs, warmup=bench.warmup,
+                seed=config.seed, progress=lambda m: say(f"      {m}"), remote_python=bench.remote_python,
+                ssh_config=bench.ssh_config, benchmark_model=bench.benchmark_model,
+                flash_command=bench.flash_cmd, device_timeout=bench.device_timeout,
+            )  # fmt: skip
             report.save(out / "bench.json")
 
         stage("bench", bench_print, [out / "bench.json"], do_bench)

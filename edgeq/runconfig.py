@@ -34,6 +34,10 @@ exist. Relative paths are relative to the folder of the ``edgeq.toml`` file.
     clock = "120MHz"
     runs = 100
     warmup = 10
+    remote_python = "python3"    # ssh:// targets; also ssh_config = "path"
+    benchmark_model = "bin/android_aarch64_benchmark_model"  # adb targets
+    flash_cmd = "st-flash write fw.bin 0x8000000"            # serial: targets
+    device_timeout = 600
 
     [output]
     folder = "out"
@@ -87,6 +91,11 @@ SCHEMA: dict[str, dict[str, tuple[tuple[type, ...], str]]] = {
         "clock": ((str, *_NUMBER), 'a frequency such as "120MHz"'),
         "runs": ((int,), "an integer"),
         "warmup": ((int,), "an integer"),
+        "remote_python": ((str,), "a string"),
+        "ssh_config": ((str,), "a path"),
+        "benchmark_model": ((str,), "a path"),
+        "flash_cmd": ((str,), "a command line"),
+        "device_timeout": (_NUMBER, "a number of seconds"),
     },
     "output": {"folder": ((str,), "a path")},
 }
@@ -107,6 +116,11 @@ class BenchConfig:
     clock: str | float
     runs: int
     warmup: int
+    remote_python: str = "python3"
+    ssh_config: Path | None = None
+    benchmark_model: Path | None = None
+    flash_cmd: str | None = None
+    device_timeout: float = 600.0
 
 
 @dataclass(frozen=True)
@@ -214,8 +228,12 @@ def load_config(path: str | Path) -> RunConfig:
         runs, warmup = get("bench", "runs", 100), get("bench", "warmup", 10)
         if runs < 1 or warmup < 0:
             raise InputError(f"{name}: bench.runs must be at least 1 and bench.warmup at least 0")
-        bench = BenchConfig(targets=parsed_targets, modes=bench_modes, clock=get("bench", "clock", "120MHz"),
-                            runs=runs, warmup=warmup)  # fmt: skip
+        bench = BenchConfig(
+            targets=parsed_targets, modes=bench_modes, clock=get("bench", "clock", "120MHz"), runs=runs,
+            warmup=warmup, remote_python=get("bench", "remote_python", "python3"),
+            ssh_config=existing("bench", "ssh_config"), benchmark_model=existing("bench", "benchmark_model"),
+            flash_cmd=get("bench", "flash_cmd"), device_timeout=float(get("bench", "device_timeout", 600)),
+        )  # fmt: skip
     folder = get("output", "folder", "out")
     output = (base / folder).resolve() if not Path(folder).is_absolute() else Path(folder)
     return RunConfig(

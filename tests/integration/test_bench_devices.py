@@ -206,3 +206,18 @@ def test_failing_flash_command_is_one_line_and_exit_4(uart_board, capfd):
 def test_missing_serial_port_is_a_device_error(capfd):
     assert run(["bench", str(TINY), "--on", "serial:/dev/edgeq-no-such-port"]) == 4
     assert "cannot open /dev/edgeq-no-such-port" in capfd.readouterr().err
+
+
+def test_edgeq_run_benchmarks_on_an_ssh_board_configured_in_edgeq_toml(sshd, demo_run, tmp_path):
+    target, config, _ = sshd
+    demo = demo_run[1]
+    (tmp_path / "edgeq.toml").write_text(
+        f"[model]\npath = {json.dumps(str(demo / 'digits_cnn.keras'))}\n"
+        f"[data]\ncalib = {json.dumps(str(demo / 'calib.npz'))}\nscale = 0.0625\n"
+        '[convert]\nmodes = ["int8"]\n'
+        f"[bench]\ntargets = [{json.dumps(target)}]\nruns = 5\nremote_python = {json.dumps(sys.executable)}\n"
+        f"ssh_config = {json.dumps(str(config))}\n"
+    )
+    assert run(["run", str(tmp_path / "edgeq.toml")]) == 0
+    (result,) = json.loads((tmp_path / "out" / "bench.json").read_text())["results"]
+    assert result["target"] == target and result["ok"] and result["details"]["runs"] == 5
