@@ -365,8 +365,16 @@ def _describe(dataset: Dataset | None) -> dict[str, object] | None:
 
 
 def _environment() -> dict[str, str]:
-    versions = {"python": platform.python_version()}
-    for package in ("tensorflow", "keras", "ai-edge-litert", "numpy"):
+    return {
+        "python": platform.python_version(),
+        **package_versions(("tensorflow", "keras", "ai-edge-litert", "numpy")),
+    }
+
+
+def package_versions(packages: Sequence[str]) -> dict[str, str]:
+    """Installed version of each package (or of its ``-cpu`` build), else "not installed"."""
+    versions = {}
+    for package in packages:
         try:
             versions[package] = metadata.version(package)
         except metadata.PackageNotFoundError:

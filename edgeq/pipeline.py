@@ -222,12 +222,7 @@ def _relative(path: Path, base: Path) -> str:
 
 
 def _environment() -> dict[str, str]:
-    from importlib import metadata
+    from edgeq.api import package_versions
 
     versions = {"python": platform.python_version(), "machine": platform.machine(), "edgeq": __version__}
-    for package in ("tensorflow", "ai-edge-litert", "tflite-micro", "numpy"):
-        try:
-            versions[package] = metadata.version(package)
-        except metadata.PackageNotFoundError:
-            versions[package] = "not installed"
-    return versions
+    return {**versions, **package_versions(("tensorflow", "ai-edge-litert", "tflite-micro", "numpy"))}

@@ -173,7 +173,7 @@ def load_config(path: str | Path) -> RunConfig:
         value = get(section, key)
         if value is None:
             return None
-        resolved = (base / value).resolve() if not Path(value).is_absolute() else Path(value)
+        resolved = _path(base, value)
         if not resolved.exists():
             raise InputError(
                 f"{name}: {section}.{key}: {value!r} does not exist (relative paths start at {base})"
@@ -235,7 +235,7 @@ def load_config(path: str | Path) -> RunConfig:
             flash_cmd=get("bench", "flash_cmd"), device_timeout=float(get("bench", "device_timeout", 600)),
         )  # fmt: skip
     folder = get("output", "folder", "out")
-    output = (base / folder).resolve() if not Path(folder).is_absolute() else Path(folder)
+    output = _path(base, folder)
     return RunConfig(
         source=path.resolve(), model=existing("model", "path"), calib=calib, eval=evaluation,
         scale=get("data", "scale"), mean=_numbers(get("data", "mean")), std=_numbers(get("data", "std")),
@@ -243,6 +243,11 @@ def load_config(path: str | Path) -> RunConfig:
         seed=get("data", "seed", 0), modes=modes, io=io, layer_report=get("convert", "layer_report", False),
         max_drop=max_drop, export=export, bench=bench, output=output, raw=raw,
     )  # fmt: skip
+
+
+def _path(base: Path, value: str) -> Path:
+    """``value`` as written, relative to ``base`` unless absolute."""
+    return Path(value) if Path(value).is_absolute() else (base / value).resolve()
 
 
 def _check_shape(name: str, raw: dict[str, Any]) -> None:

@@ -86,7 +86,7 @@ def build_firmware(
         "input_body": _c_values(values, in_type),
         "uart": None,
     }
-    main = "bench_main.c"
+    main = "bench_main.c"  # the template of the harness; its output is bench_main.c either way
     if selftest is not None:
         if board.uart is None:
             raise UnsupportedError(f"edgeq's serial self-test has no UART driver for {board.target}")
@@ -97,10 +97,10 @@ def build_firmware(
         main = "selftest_main.c"
     environment = template_environment()
     files = dict(source.files)
-    for template in ("startup.c", "edgeq_bench.h", "link.ld", main):
-        files[template.replace("selftest_main", "bench_main")] = environment.get_template(
-            f"bench/cortex-m/{template}.j2"
-        ).render(context)
+    templates = {"startup.c": "startup.c", "edgeq_bench.h": "edgeq_bench.h", "link.ld": "link.ld",
+                 "bench_main.c": main}  # fmt: skip
+    for output, template in templates.items():
+        files[output] = environment.get_template(f"bench/cortex-m/{template}.j2").render(context)
     for name, text in files.items():
         (folder / name).write_text(text, encoding="utf-8")
     elf, map_file = folder / "bench.elf", folder / "bench.map"
