@@ -12,7 +12,6 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from edgeq import __version__
 from edgeq.conversion.mixed import DEFAULT_MAX_TRIALS
 from edgeq.conversion.modes import Variant, parse_modes
 from edgeq.data import Dataset, Preprocessing, prepare_dataset, read_dataset
@@ -20,6 +19,7 @@ from edgeq.errors import InputError, UnsupportedError
 from edgeq.inspection import inspect
 from edgeq.mcu.bundle import export_mcu
 from edgeq.results import ConvertResult, ModeResult, QATReport, SizeBaseline
+from edgeq.version import __version__
 
 if TYPE_CHECKING:
     from edgeq.conversion.loading import SourceModel
@@ -72,10 +72,11 @@ def convert(
     cannot express, ConversionError when TensorFlow's converter fails otherwise.
     """
     from edgeq.conversion.accuracy import mixed_precision, mode_result
-    from edgeq.conversion.evaluate import REFERENCE_KERNELS, evaluate
+    from edgeq.conversion.evaluate import evaluate
     from edgeq.conversion.loading import load_model
     from edgeq.conversion.sensitivity import CalibratedModel
     from edgeq.conversion.tflite_converter import convert_variant
+    from edgeq.runtimes.litert import REFERENCE_KERNELS
 
     say = progress or (lambda _message: None)
     variants = parse_modes(mode if isinstance(mode, str) else ",".join(mode), io)
@@ -196,7 +197,7 @@ def qat(
     InputError for bad files, data or options, ConversionError when conversion fails.
     """
     from edgeq.conversion.accuracy import mode_result, tflm_check
-    from edgeq.conversion.evaluate import REFERENCE_KERNELS, evaluate
+    from edgeq.conversion.evaluate import evaluate
     from edgeq.conversion.loading import load_model
     from edgeq.conversion.qat import (
         EMA_MOMENTUM,
@@ -208,6 +209,7 @@ def qat(
     )  # fmt: skip
     from edgeq.conversion.quiet import import_tensorflow
     from edgeq.conversion.tflite_converter import convert_variant
+    from edgeq.runtimes.litert import REFERENCE_KERNELS
 
     say = progress or (lambda _message: None)
     variant = parse_modes("int8", io)[0]

@@ -8,13 +8,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from edgeq import __version__
 from edgeq.engine.report import EngineMemory, engine_memory
-from edgeq.mcu.runtimes import StepResult, TFLMReport, check_litert, check_tflm
+from edgeq.runtimes.runners import StepResult, TFLMReport, check_litert, check_tflm
 from edgeq.tflite import ModelGraph, read_tflite
 from edgeq.tflite.analysis import OperatorCost, QuantizationSummary, operator_costs, quantization_summary
 from edgeq.tflite.memory import MemoryPlan, plan_memory
 from edgeq.tflite.reader import read_model_bytes
+from edgeq.version import __version__
 
 SCHEMA_VERSION = 1
 

@@ -25,9 +25,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from edgeq import __version__
 from edgeq.outputs import atomic_output_dir, write_file_atomic
 from edgeq.runconfig import RunConfig
+from edgeq.version import __version__
 
 RUN_SCHEMA_VERSION = 1
 Progress = Callable[[str], None]

@@ -7,14 +7,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from edgeq.conversion.evaluate import Evaluation, TensorInfo
+from edgeq.conversion.evaluate import Evaluation
 from edgeq.outputs import atomic_output_dir
+from edgeq.runtimes.tensors import TensorInfo
 
 if TYPE_CHECKING:
     from edgeq.conversion.mixed import Trial
     from edgeq.conversion.qat import QATLayer
     from edgeq.conversion.sensitivity import LayerError
-    from edgeq.mcu.runtimes import TFLMCheck
+    from edgeq.runtimes.runners import TFLMCheck
 
 SCHEMA_VERSION = 1
 

@@ -103,7 +103,7 @@ def check_cases(cases: list[Case], folder: Path, samples: int = 10, seed: int = 
     from edgeq.engine.generate import generate_engine
     from edgeq.engine.host import compile_host
     from edgeq.errors import EdgeqError
-    from edgeq.mcu.runtimes import run_probe
+    from edgeq.runtimes.runners import run_probe
     from edgeq.tflite import read_tflite
 
     folder.mkdir(parents=True, exist_ok=True)

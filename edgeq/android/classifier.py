@@ -9,10 +9,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from edgeq import __version__
 from edgeq.android.metadata import AssociatedFile, ImageProperties, ModelMetadata, TensorMetadata
 from edgeq.errors import InputError, UnsupportedError
 from edgeq.tflite import ModelGraph, Tensor
+from edgeq.version import __version__
 
 # Integer ranges of the input/output types a classifier module handles; float32 has none.
 TYPE_RANGES: dict[str, tuple[int, int] | None] = {"float32": None, "int8": (-128, 127), "uint8": (0, 255)}

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from edgeq import __version__
+from edgeq import templates
 from edgeq.android.classifier import (
     Classifier,
     Numbers,
@@ -27,13 +27,13 @@ from edgeq.android.classifier import (
 )
 from edgeq.android.kotlin import class_name, comment_text, kotlin_float, kotlin_floats, kotlin_package
 from edgeq.android.metadata import METADATA_NAME, MIN_PARSER_VERSION, build_metadata, embed_metadata
+from edgeq.cnames import suggest_identifier
 from edgeq.errors import InputError
-from edgeq.mcu.cnames import suggest_identifier
 from edgeq.outputs import atomic_output_dir, check_output_dir
 from edgeq.tflite import ModelGraph, read_tflite
 from edgeq.tflite.reader import read_model_bytes
+from edgeq.version import __version__
 
-TEMPLATE_ROOT = Path(__file__).resolve().parent.parent.parent / "firmware_templates" / "android"
 LITERT_MAVEN = "com.google.ai.edge.litert:litert:2.3.0"
 MIN_SDK = 24  # what the LiteRT 2.3 AARs declare
 COMPILE_SDK = 35
@@ -271,28 +271,14 @@ def _uint8_is_normalization(classifier: Classifier) -> bool:
     )
 
 
-def template_environment() -> Any:
-    """Jinja2 over ``firmware_templates/android/``: a missing variable is an error, never empty text."""
-    import jinja2
-
-    return jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(TEMPLATE_ROOT)),
-        undefined=jinja2.StrictUndefined,
-        keep_trailing_newline=True,
-        trim_blocks=True,  # block tags sit on lines of their own and leave no blank line behind
-        lstrip_blocks=True,
-        autoescape=False,
-    )
-
-
 def render_module(context: dict[str, Any]) -> dict[str, str]:
     """Every text file of the module: relative output path → text (pure, deterministic)."""
-    environment = template_environment()
+    environment = templates.environment(block_lines=True)
     sources = f"src/main/java/{context['package_path']}"
     layout = {
-        "build.gradle.kts": "build.gradle.kts.j2",
-        "README.md": "README.md.j2",
-        f"{sources}/{context['class_name']}.kt": "Classifier.kt.j2",
-        f"{sources}/{context['tensors_name']}.kt": "Tensors.kt.j2",
+        "build.gradle.kts": "android/build.gradle.kts.j2",
+        "README.md": "android/README.md.j2",
+        f"{sources}/{context['class_name']}.kt": "android/Classifier.kt.j2",
+        f"{sources}/{context['tensors_name']}.kt": "android/Tensors.kt.j2",
     }
     return {out: environment.get_template(source).render(context) for out, source in layout.items()}

@@ -174,7 +174,7 @@ def _bench_device(name, loaded, results, say, runs, warmup, threads, xnnpack, re
                           say, timeout)  # fmt: skip
     elif name.startswith("serial:"):
         from edgeq.bench.serial import bench_serial, parse_serial_target
-        from edgeq.mcu.cnames import suggest_identifier
+        from edgeq.cnames import suggest_identifier
 
         if len(models) != 1:
             raise InputError(f"--on {name}: the board runs one firmware bundle, so give exactly one model")
@@ -190,8 +190,8 @@ def _bench_device(name, loaded, results, say, runs, warmup, threads, xnnpack, re
 
 def _bench_boards(loaded, boards, clock_hz, results, say) -> None:
     from edgeq.bench.cortexm import bench_cortex_m, reference_outputs
-    from edgeq.bench.toolchain import require
     from edgeq.engine.generate import generate_engine
+    from edgeq.toolchain import require
 
     require("qemu-system-arm", "to emulate Cortex-M boards")
     require("arm-none-eabi-gcc", "to build firmware for emulated Cortex-M boards")
@@ -242,7 +242,7 @@ def _failed(model: BenchModel, target: str, exc: EdgeqError) -> BenchResult:
 def _environment(names: Sequence[str]) -> dict[str, str]:
     import platform
 
-    from edgeq.bench.toolchain import version
+    from edgeq.toolchain import version
 
     environment = {"python": platform.python_version(), "machine": platform.machine()}
     if any(name in BOARDS for name in names):

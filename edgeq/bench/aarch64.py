@@ -23,10 +23,11 @@ from pathlib import Path
 
 import numpy as np
 
+from edgeq.bench.counting import counting_plugin, read_counts
 from edgeq.bench.host import BenchModel, run_runner
 from edgeq.bench.results import BenchResult, Figure, OutputCheck, differing_bytes
-from edgeq.bench.toolchain import cache_dir, counting_plugin, read_counts, require, version
 from edgeq.errors import EdgeqError, ToolchainError
+from edgeq.toolchain import cache_dir, require, version
 
 ROOTFS_RECIPE = "bookworm-python3-litert-1"  # change when the recipe below changes
 SUITE = "bookworm"
@@ -133,15 +134,12 @@ def ensure_rootfs(progress: Callable[[str], None]) -> Path:
 
 
 def _unpack(archives: list[Path], root: Path, progress: Callable[[str], None]) -> None:
-    from rich.progress import Progress
-
-    from edgeq.cli.common import stderr
-
-    with Progress(console=stderr, transient=True) as bar:
-        task = bar.add_task(f"unpacking {len(archives)} packages", total=len(archives))
-        for deb in archives:
-            _run(["dpkg-deb", "-x", str(deb), str(root)], "dpkg-deb")
-            bar.advance(task)
+    # progress goes through the caller's callback (the CLI prints it); a quarter at a time
+    quarter = max(1, len(archives) // 4)
+    for done, deb in enumerate(archives, start=1):
+        _run(["dpkg-deb", "-x", str(deb), str(root)], "dpkg-deb")
+        if done % quarter == 0 and done < len(archives):
+            progress(f"unpacking Debian packages: {done}/{len(archives)}")
     progress(f"unpacked {len(archives)} Debian packages")
 
 

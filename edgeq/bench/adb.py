@@ -26,8 +26,8 @@ from typing import Any
 
 from edgeq.bench.host import BenchModel
 from edgeq.bench.results import BenchResult, Figure
-from edgeq.bench.toolchain import require
 from edgeq.errors import DeviceError, EdgeqError, InputError
+from edgeq.toolchain import require
 
 Progress = Callable[[str], None]
 

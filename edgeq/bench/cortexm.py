@@ -18,16 +18,17 @@ from pathlib import Path
 
 import numpy as np
 
-from edgeq import __version__
+from edgeq import templates
 from edgeq.bench.boards import Board
+from edgeq.bench.counting import counting_plugin, read_counts
 from edgeq.bench.host import BenchModel
 from edgeq.bench.results import BenchResult, Figure, OutputCheck, differing_bytes
-from edgeq.bench.toolchain import counting_plugin, read_counts, require, version
+from edgeq.cnames import c_float, c_ints
 from edgeq.engine.generate import EngineSource
 from edgeq.engine.host import NUMPY_TYPES
 from edgeq.errors import EdgeqError, UnsupportedError
-from edgeq.mcu.bundle import template_environment
-from edgeq.mcu.cnames import c_float, c_ints
+from edgeq.toolchain import require, version
+from edgeq.version import __version__
 
 QEMU_TIMEOUT_S = 600
 CFLAGS = ("-std=c99", "-O2", "-Wall", "-Wextra", "-Werror", "-ffunction-sections", "-fdata-sections")
@@ -95,11 +96,11 @@ def build_firmware(
         context.update(uart=board.uart, model_name=model_name, clock_mhz=board.clock_mhz,
                        expected_body=_c_values(wanted, out_type))  # fmt: skip
         main = "selftest_main.c"
-    environment = template_environment()
+    environment = templates.environment()
     files = dict(source.files)
-    templates = {"startup.c": "startup.c", "edgeq_bench.h": "edgeq_bench.h", "link.ld": "link.ld",
-                 "bench_main.c": main}  # fmt: skip
-    for output, template in templates.items():
+    harness = {"startup.c": "startup.c", "edgeq_bench.h": "edgeq_bench.h", "link.ld": "link.ld",
+               "bench_main.c": main}  # fmt: skip
+    for output, template in harness.items():
         files[output] = environment.get_template(f"bench/cortex-m/{template}.j2").render(context)
     for name, text in files.items():
         (folder / name).write_text(text, encoding="utf-8")
@@ -236,7 +237,7 @@ def reference_outputs(
     """The outputs the firmware must reproduce: the engine compiled for this machine with gcc, and
     TensorFlow Lite Micro (when it can run the model)."""
     from edgeq.engine.host import compile_host
-    from edgeq.mcu.runtimes import run_probe
+    from edgeq.runtimes.runners import run_probe
 
     engines = compile_host({"model": source}, work / "host")
     expected = {"edgeq engine on this machine (gcc)": engines.run("model", sample[None]).reshape(-1)}

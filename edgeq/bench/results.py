@@ -10,8 +10,8 @@ from typing import Any, Literal
 
 import numpy as np
 
-from edgeq import __version__
 from edgeq.outputs import write_file_atomic
+from edgeq.version import __version__
 
 SCHEMA_VERSION = 1
 Kind = Literal["measured", "counted", "estimated"]

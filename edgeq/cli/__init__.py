@@ -13,7 +13,6 @@ import traceback
 import typer
 from typer._click.exceptions import NoArgsIsHelpError
 
-from edgeq import __version__
 from edgeq.cli import bench as bench_command
 from edgeq.cli import convert as convert_command
 from edgeq.cli import demo as demo_command
@@ -24,6 +23,7 @@ from edgeq.cli import report as report_command
 from edgeq.cli import run as run_command
 from edgeq.cli import validate as validate_command
 from edgeq.errors import EdgeqError
+from edgeq.version import __version__
 
 app = typer.Typer(
     name="edgeq",

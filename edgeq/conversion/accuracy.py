@@ -13,11 +13,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from edgeq.conversion.evaluate import Evaluation, TensorInfo, evaluate, quantize
+from edgeq.conversion.evaluate import Evaluation, evaluate
 from edgeq.conversion.mixed import DEFAULT_MAX_TRIALS, search
 from edgeq.conversion.sensitivity import CalibratedModel, LayerError, ranked
 from edgeq.data import Dataset
 from edgeq.results import MixedPrecision, ModeResult
+from edgeq.runtimes.tensors import TensorInfo, quantize
 
 TFLM_CHECK_SAMPLES = 20
 _QUANTIZE_OPS = ("QUANTIZE", "DEQUANTIZE")
@@ -36,7 +37,7 @@ def run_in_litert(tflite: bytes, evaluation: Dataset | None, smoke: np.ndarray |
     """Evaluate with the reference kernels and run once with the default (XNNPACK) kernels, as an
     app would, both in a child process: LiteRT aborts the process on some models (for example an
     int8 SOFTMAX whose input scale is near zero), and that must not take edgeq down with it."""
-    from edgeq.mcu.runtimes import run_probe
+    from edgeq.runtimes.runners import run_probe
 
     arrays = {"smoke.npz": {"x": smoke if smoke is not None else np.zeros((0,), np.float32)}}
     steps = [{"run": "evaluate", "reference": False, "samples": "smoke.npz" if smoke is not None else None}]
@@ -105,7 +106,7 @@ def budget_metric(reference: Evaluation, evaluation: Evaluation | None) -> tuple
 
 def tflm_check(tflite: bytes, inputs: tuple[TensorInfo, ...], x: np.ndarray) -> object:
     """TFLM against LiteRT's reference kernels on the first samples of ``x`` (float, preprocessed)."""
-    from edgeq.mcu.runtimes import compare_tflm_with_reference
+    from edgeq.runtimes.runners import compare_tflm_with_reference
 
     if not inputs:
         return None

@@ -18,9 +18,9 @@ from typing import Any
 
 import numpy as np
 
-from edgeq.conversion.evaluate import output_order_key
 from edgeq.conversion.quiet import import_tensorflow, quiet
 from edgeq.errors import InputError, UnsupportedError, first_line
+from edgeq.runtimes.tensors import output_order_key
 
 # Keras 2 config keys that Keras 3 refuses but that carry no meaning for these layers.
 _KERAS2_LEFTOVERS: dict[str, tuple[str, ...]] = {

@@ -19,8 +19,8 @@ from typing import Any
 
 import numpy as np
 
+from edgeq.cnames import c_ints
 from edgeq.errors import UnsupportedError
-from edgeq.mcu.cnames import c_ints
 from edgeq.tflite.graph import Operator, Subgraph, Tensor
 
 C_TYPES = {"int8": "int8_t", "int16": "int16_t", "int32": "int32_t", "float32": "float", "uint8": "uint8_t"}

@@ -73,10 +73,10 @@ def validate_engine(
     Raises InputError for bad arguments, UnsupportedError when the engine cannot compile the model,
     ToolchainError when gcc or tflite-micro is missing.
     """
-    from edgeq.bench.toolchain import version
     from edgeq.engine.generate import generate_engine
     from edgeq.engine.host import STRICT_FLAGS, compile_host
-    from edgeq.mcu.runtimes import check_tflm, run_probe
+    from edgeq.runtimes.runners import check_tflm, run_probe
+    from edgeq.toolchain import version
 
     if not 1 <= samples <= MAX_SAMPLES:
         raise InputError(f"--samples must be between 1 and {MAX_SAMPLES}, got {samples}")
@@ -168,7 +168,7 @@ def _data_inputs(data: str | Path, tensor: Tensor, count: int) -> np.ndarray:
     x = x.reshape(len(x), *tensor.shape).astype(np.float32)
     if tensor.quantization is None:
         return x
-    from edgeq.conversion.evaluate import TensorInfo, quantize
+    from edgeq.runtimes.tensors import TensorInfo, quantize
 
     q = tensor.quantization
     return quantize(x, TensorInfo(tensor.name, tensor.shape, tensor.dtype, q.scales[0], q.zero_points[0]))

@@ -1,9 +1,9 @@
 """``edgeq export mcu``: a TensorFlow Lite Micro firmware bundle for one .tflite model.
 
 Stages: read and verify the model (edgeq.tflite) → run it in TFLite Micro to prove it loads,
-measure the arena and compute the self-test's expected output (edgeq.mcu.runtimes) → render the
+measure the arena and compute the self-test's expected output (edgeq.runtimes.runners) → render the
 templates of ``firmware_templates/`` with values made by small pure functions
-(edgeq.mcu.cnames) → write the folder atomically. Same model and options, same bytes.
+(edgeq.cnames) → write the folder atomically. Same model and options, same bytes.
 """
 
 from __future__ import annotations
@@ -16,15 +16,15 @@ from typing import Any
 
 import numpy as np
 
-from edgeq import __version__
+from edgeq import templates
+from edgeq.cnames import c_bytes, c_float, c_identifier, c_ints, c_string, suggest_identifier
 from edgeq.errors import InputError, UnsupportedError
-from edgeq.mcu.cnames import c_bytes, c_float, c_identifier, c_ints, c_string, suggest_identifier
 from edgeq.mcu.resolver import TFLM_RESOLVER_METHODS
 from edgeq.outputs import atomic_output_dir, check_output_dir
 from edgeq.tflite import ModelGraph, read_tflite
 from edgeq.tflite.reader import read_model_bytes
+from edgeq.version import __version__
 
-TEMPLATE_ROOT = Path(__file__).resolve().parent.parent.parent / "firmware_templates"
 TFLM_TEMPLATES = ("arduino", "esp-idf", "zephyr", "tflm-cmake", "plain")
 TEMPLATES = (*TFLM_TEMPLATES, "c")  # c: edgeq's own engine, no TFLite Micro
 COMMON_FILES = (
@@ -133,7 +133,7 @@ def export_mcu(
     self-test runs (default: seeded random values). Raises InputError for bad input and
     UnsupportedError when TFLite Micro cannot run the model (naming the op).
     """
-    from edgeq.mcu.runtimes import check_tflm, run_probe
+    from edgeq.runtimes.runners import check_tflm, run_probe
 
     if template not in TEMPLATES:
         raise InputError(f"unknown template {template!r}: choose from {', '.join(TEMPLATES)}")
@@ -214,7 +214,7 @@ def _export_engine(
     """``--template c``: edgeq's own dependency-free C engine instead of a TFLite Micro bundle."""
     from edgeq.engine.generate import generate_engine
     from edgeq.engine.report import EngineMemory
-    from edgeq.mcu.runtimes import check_tflm
+    from edgeq.runtimes.runners import check_tflm
 
     source = generate_engine(graph, name)
     tflm = check_tflm(tflite)
@@ -236,21 +236,9 @@ def _export_engine(
     return result
 
 
-def template_environment() -> Any:
-    """Jinja2 over ``firmware_templates/``: a missing variable is an error, never an empty string."""
-    import jinja2
-
-    return jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(TEMPLATE_ROOT)),
-        undefined=jinja2.StrictUndefined,
-        keep_trailing_newline=True,
-        autoescape=False,
-    )
-
-
 def render_bundle(template: str, context: dict[str, Any]) -> dict[str, str]:
     """Render every file of ``template``: relative output path → text (pure, deterministic)."""
-    environment = template_environment()
+    environment = templates.environment()
     prefix, own = LAYOUTS[template]
     name = context["name"]
     common_sources = [out.format(name=name) for _, out in COMMON_FILES if out.endswith((".c", ".cpp"))]
@@ -336,8 +324,8 @@ def _sample_inputs(
 
 def _sample_from_file(path: Path, tensor: Any) -> np.ndarray:
     """The first sample of a data file (any format ``--calib`` takes), in the input's type."""
-    from edgeq.conversion.evaluate import TensorInfo, quantize
     from edgeq.data import read_dataset
+    from edgeq.runtimes.tensors import TensorInfo, quantize
 
     first = np.asarray(read_dataset(path, (None, *tensor.shape[1:]), "sample").x[0]).reshape(-1)
     if first.size != tensor.elements:

@@ -18,10 +18,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
-from edgeq import __version__
 from edgeq.errors import InputError
 from edgeq.outputs import write_file_atomic
 from edgeq.report.convert import COLUMNS, LAYER_COLUMNS, LAYER_NOTE, _number, _percent, coarse_input_notes
+from edgeq.version import __version__
 
 SCHEMA_VERSION = 1  # the newest schema_version of the JSON files this module reads
 HTML_NAME = "report.html"

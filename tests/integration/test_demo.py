@@ -5,7 +5,7 @@ import json
 import numpy as np
 from ai_edge_litert.interpreter import Interpreter
 
-from edgeq.conversion.evaluate import TensorInfo, quantize
+from edgeq.runtimes.tensors import TensorInfo, quantize
 
 
 def test_demo_converts_all_six_modes(demo_run):

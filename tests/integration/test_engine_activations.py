@@ -156,7 +156,7 @@ def _exhaustive_failures(models: dict[str, bytes], folder) -> list[str]:
     from edgeq.engine.generate import generate_engine
     from edgeq.engine.host import compile_host
     from edgeq.errors import EdgeqError
-    from edgeq.mcu.runtimes import run_probe
+    from edgeq.runtimes.runners import run_probe
     from edgeq.tflite import read_tflite
 
     problems, sources = [], {}

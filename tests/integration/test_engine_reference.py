@@ -10,7 +10,7 @@ import pytest
 import edgeq
 from edgeq.engine.reference import run_reference
 from edgeq.errors import UnsupportedError
-from edgeq.mcu.runtimes import run_probe
+from edgeq.runtimes.runners import run_probe
 from edgeq.tflite import read_tflite, read_tflite_file
 
 
@@ -119,7 +119,7 @@ def test_generated_c_engine_equals_tflm_with_zero_tolerance(tmp_path, layered_in
     for output, result in zip(outputs, results, strict=True):
         assert np.array_equal(output, result.data["arrays"]["output_0"].reshape(-1))
     # one static buffer, smaller than the arena TFLM needs for the same model (host measurement)
-    from edgeq.mcu.runtimes import check_tflm
+    from edgeq.runtimes.runners import check_tflm
 
     assert source.arena_bytes < check_tflm(layered_int8).arena.minimum_bytes
 

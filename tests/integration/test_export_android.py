@@ -20,8 +20,8 @@ from conftest import DIGITS, GOLDEN, require_tool
 from edgeq.android.export import export_android
 from edgeq.android.kotlin import kotlin_float
 from edgeq.cli import run
-from edgeq.conversion.evaluate import TensorInfo, dequantize, quantize
 from edgeq.errors import InputError, UnsupportedError
+from edgeq.runtimes.tensors import TensorInfo, dequantize, quantize
 from edgeq.tflite import read_tflite, read_tflite_file
 
 DIGIT_NAMES = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"]

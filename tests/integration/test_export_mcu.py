@@ -12,10 +12,10 @@ import pytest
 from conftest import GOLDEN, require_tool
 
 from edgeq.cli import run
-from edgeq.conversion.evaluate import TensorInfo, dequantize, quantize
 from edgeq.errors import InputError
 from edgeq.mcu.bundle import COMMON_FILES, TFLM_TEMPLATES, export_mcu
-from edgeq.mcu.runtimes import run_probe
+from edgeq.runtimes.runners import run_probe
+from edgeq.runtimes.tensors import TensorInfo, dequantize, quantize
 from edgeq.tflite import read_tflite_file
 
 LABELS = ["cat", 'say "hi"', "back\\slash"]

@@ -63,7 +63,7 @@ def test_keras2_h5_with_depthwise_and_separable_converts(keras2_h5):
     # the float32 file reproduces what Keras 2 itself computed when it wrote the file
     with np.load(data) as arrays:
         reference = arrays["reference"]
-    from edgeq.conversion.evaluate import TFLiteRunner
+    from edgeq.runtimes.litert import TFLiteRunner
 
     outputs = TFLiteRunner(result.mode("float32").tflite).run(np.load(data)["x"])[0]
     assert np.abs(outputs - reference).max() < 1e-5

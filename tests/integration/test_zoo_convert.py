@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from edgeq.mcu.runtimes import check_tflm, run_probe
+from edgeq.runtimes.runners import check_tflm, run_probe
 
 # MLPerf Tiny's reference int8 models use these ops and no others; MEAN (from global average
 # pooling) or PAD (from Keras' MobileNet padding) here would mean a builder drifted from them.

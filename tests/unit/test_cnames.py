@@ -1,7 +1,7 @@
 import pytest
 
+from edgeq.cnames import c_bytes, c_float, c_identifier, c_string, suggest_identifier
 from edgeq.errors import InputError
-from edgeq.mcu.cnames import c_bytes, c_float, c_identifier, c_string, suggest_identifier
 
 
 @pytest.mark.parametrize("name", ["kws", "digits_cnn", "_private", "Model2"])

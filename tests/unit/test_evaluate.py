@@ -2,7 +2,8 @@ import math
 
 import numpy as np
 
-from edgeq.conversion.evaluate import TensorInfo, dequantize, evaluate, output_order_key, quantize
+from edgeq.conversion.evaluate import evaluate
+from edgeq.runtimes.tensors import TensorInfo, dequantize, output_order_key, quantize
 
 INT8 = TensorInfo(name="t", shape=(1, 4), dtype="int8", scale=0.5, zero_point=-3)
 

@@ -2,7 +2,7 @@
 
 Both interpreters are C++ and can crash the process on inputs they do not expect (TFLite Micro
 segfaults on some arenas that are too small), so edgeq never runs them in its own process:
-``python -m edgeq.mcu.probe REQUEST.json`` executes the request's steps in order and prints one
+``python -m edgeq.runtimes.probe REQUEST.json`` executes the request's steps in order and prints one
 JSON line per finished step. A step that crashes prints nothing; the parent sees which step did.
 
 Steps: ``{"run": "tflm", "arena": N, "allocations": bool, "inputs": "in.npz"|null,
@@ -138,7 +138,7 @@ def _run_litert(model: bytes, step: dict[str, Any]) -> dict[str, Any]:
 
 def _run_evaluate(model: bytes, step: dict[str, Any]) -> dict[str, Any]:
     """LiteRT on float samples (quantizing and dequantizing as an app would): I/O details and outputs."""
-    from edgeq.conversion.evaluate import TFLiteRunner
+    from edgeq.runtimes.litert import TFLiteRunner
 
     result: dict[str, Any] = {"ok": False}
     with _captured_stderr() as log:

@@ -1,55 +1,17 @@
-"""Finding the programs benchmarks need, and saying which Debian packages provide missing ones."""
+"""edgeq's QEMU instruction-counting plugin: built from its C source (package data) on first use;
+its output read back.
+"""
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import os
-import shutil
 import subprocess
+from importlib import resources
 from pathlib import Path
 
 from edgeq.errors import ToolchainError
-
-# program → Debian packages that provide it (and what it needs beside it)
-PACKAGES = {
-    "gcc": ("gcc",),
-    "arm-none-eabi-gcc": ("gcc-arm-none-eabi", "libnewlib-arm-none-eabi"),
-    "qemu-system-arm": ("qemu-system-arm",),
-    "qemu-aarch64": ("qemu-user",),
-    "debootstrap": ("debootstrap",),
-}
-
-
-def require(program: str, purpose: str) -> str:
-    """The path of ``program``; ToolchainError naming its Debian packages when it is missing."""
-    path = shutil.which(program)
-    if path is None:
-        packages = " ".join(PACKAGES.get(program, (program,)))
-        raise ToolchainError(
-            f"{program} is missing, needed {purpose}: install it with apt-get install {packages}"
-        )
-    return path
-
-
-@functools.cache
-def version(program: str) -> str:
-    """The first line ``program --version`` prints (for the results' environment record)."""
-    path = shutil.which(program)
-    if path is None:
-        return "not installed"
-    done = subprocess.run([path, "--version"], capture_output=True, text=True, check=False)
-    lines = (done.stdout or done.stderr).strip().splitlines()
-    return lines[0].strip() if lines else "unknown"
-
-
-def cache_dir() -> Path:
-    """edgeq's cache folder: $EDGEQ_CACHE_DIR, else $XDG_CACHE_HOME/edgeq, else ~/.cache/edgeq."""
-    explicit = os.environ.get("EDGEQ_CACHE_DIR")
-    if explicit:
-        return Path(explicit)
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "edgeq"
+from edgeq.toolchain import cache_dir, require
 
 
 def read_counts(path: Path) -> tuple[int, tuple[int, ...], dict[str, int]]:
@@ -70,8 +32,7 @@ def read_counts(path: Path) -> tuple[int, tuple[int, ...], dict[str, int]]:
 def counting_plugin() -> Path:
     """edgeq's QEMU instruction-counting plugin, compiled with the host gcc on first use and cached
     under a name derived from its source's hash (a changed source builds a new one)."""
-    source = Path(__file__).with_name("native") / "edgeq_count.c"
-    text = source.read_bytes()
+    text = (resources.files("edgeq.bench") / "native" / "edgeq_count.c").read_bytes()
     digest = hashlib.sha256(text).hexdigest()[:16]
     target = cache_dir() / "plugins" / f"edgeq_count-{digest}.so"
     if target.is_file():
@@ -79,6 +40,9 @@ def counting_plugin() -> Path:
     gcc = require("gcc", "to build edgeq's QEMU instruction-counting plugin")
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = target.with_name(f".{target.name}.{os.getpid()}")
+    # gcc reads a file: the source is package data, possibly inside a zip, so it is copied out first
+    source = target.with_name(f".edgeq_count-{digest}.{os.getpid()}.c")
+    source.write_bytes(text)
     command = [
         gcc,
         "-std=c99",
@@ -92,7 +56,10 @@ def counting_plugin() -> Path:
         "-o",
         str(staging),
     ]
-    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    try:
+        done = subprocess.run(command, capture_output=True, text=True, check=False)
+    finally:
+        source.unlink(missing_ok=True)
     if done.returncode != 0:
         staging.unlink(missing_ok=True)
         raise ToolchainError(

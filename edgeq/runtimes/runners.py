@@ -1,6 +1,6 @@
 """Ask TensorFlow Lite Micro and LiteRT about a model, safely, and measure TFLM's arena.
 
-Every run happens in a child process (``edgeq.mcu.probe``): a crash there is reported as a
+Every run happens in a child process (``edgeq.runtimes.probe``): a crash there is reported as a
 failed step, never a crash of edgeq. The arena measurement reads the total of TFLM's recording
 allocator after a run with a large arena, then proves it: the real interpreter allocates and
 invokes with exactly that many bytes and fails with 16 fewer.
@@ -97,7 +97,7 @@ def run_probe(
             request.write_text(json.dumps({"model": str(folder / "model.tflite"), "steps": remaining}))
             try:
                 done = subprocess.run(
-                    [sys.executable, "-m", "edgeq.mcu.probe", str(request)],
+                    [sys.executable, "-m", "edgeq.runtimes.probe", str(request)],
                     capture_output=True, text=True, timeout=PROBE_TIMEOUT_S,
                 )  # fmt: skip
                 lines = [line for line in done.stdout.splitlines() if line.startswith("{")]

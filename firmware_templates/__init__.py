@@ -1,0 +1,1 @@
+"""Jinja2 templates of firmware projects, engine kernels, benchmark harnesses and Android modules (package data)."""
