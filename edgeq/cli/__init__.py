@@ -1,7 +1,8 @@
 """The ``edgeq`` command line: thin Typer commands that parse options, call the API and print.
 
 Errors edgeq raises on purpose, and usage errors, become one line on stderr and a non-zero exit
-code; the traceback is shown only with ``--debug``.
+code; the traceback is shown only with the root option ``edgeq --debug COMMAND ...`` (or
+``EDGEQ_DEBUG=1``).
 """
 
 from __future__ import annotations
@@ -50,23 +51,31 @@ def _version(value: bool) -> None:
         raise typer.Exit()
 
 
+# Set by the root callback, read by run() when a command fails.
+_debug = {"on": False}
+
+
 @app.callback()
 def _root(
     version: bool = typer.Option(
         False, "--version", callback=_version, is_eager=True, help="Print the version."
     ),
+    debug: bool = typer.Option(
+        False, "--debug", help="Show the traceback when a command fails (goes before the command)."
+    ),
 ) -> None:
     """Keras models to TensorFlow Lite and microcontroller firmware, with measured numbers."""
+    _debug["on"] = debug
 
 
 def run(argv: list[str]) -> int:
     """Run the CLI on ``argv`` (without the program name); returns the exit code."""
-    debug = "--debug" in argv or os.environ.get("EDGEQ_DEBUG") == "1"
+    _debug["on"] = False
     command = typer.main.get_command(app)
     try:
         result = command.main(args=argv, prog_name="edgeq", standalone_mode=False)
     except EdgeqError as exc:
-        if debug:
+        if _debugging():
             traceback.print_exc()
         print(f"error: {exc}", file=sys.stderr)
         return exc.exit_code
@@ -79,16 +88,22 @@ def run(argv: list[str]) -> int:
         print(exc.format_message())
         return 0
     except typer.TyperException as exc:  # usage errors: unknown option, missing argument, bad value
-        if debug:
+        if _debugging():
             traceback.print_exc()
         context = getattr(exc, "ctx", None)
         where = f" (see {context.command_path} --help)" if context is not None else ""
+        if "--debug" in argv and getattr(exc, "option_name", None) == "--debug":
+            where = f": --debug is edgeq's own option, put it before the command (edgeq --debug {argv[0]} ...)"
         print(f"error: {exc.format_message()}{where}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)
         return 130
     return result if isinstance(result, int) else 0
+
+
+def _debugging() -> bool:
+    return _debug["on"] or os.environ.get("EDGEQ_DEBUG") == "1"
 
 
 def main() -> None:

@@ -7,13 +7,12 @@ from pathlib import Path
 import typer
 
 from edgeq.cli.common import parse_floats, print_convert_result, progress, stdout
+from edgeq.cli.options import AsJson, Force, OutputFolder, Verbose
 
 
 def convert(
     model: Path = typer.Argument(..., help="A .keras file, a Keras 2 .h5 file or a SavedModel folder."),
-    output: Path = typer.Option(
-        ..., "-o", "--output", help="Folder to write (must not exist, unless --force)."
-    ),
+    output: OutputFolder = ...,
     mode: str = typer.Option(
         "int8",
         "--mode",
@@ -54,10 +53,9 @@ def convert(
         "model (relative L2 error for non-classifiers); needs --eval.",
     ),
     max_trials: int = typer.Option(16, "--max-trials", help="Conversions --max-drop may try."),
-    force: bool = typer.Option(False, "--force", help="Replace the output folder if it exists."),
-    as_json: bool = typer.Option(False, "--json", help="Print the report as JSON instead of a table."),
-    verbose: bool = typer.Option(False, "--verbose", help="Show TensorFlow's own log output."),
-    debug: bool = typer.Option(False, "--debug", help="Show tracebacks on errors."),
+    force: Force = False,
+    as_json: AsJson = False,
+    verbose: Verbose = False,
 ) -> None:
     """Convert a Keras model to TensorFlow Lite and report what quantization cost and saved."""
     from edgeq.api import convert as convert_model

@@ -7,17 +7,17 @@ from pathlib import Path
 import typer
 
 from edgeq.cli.common import print_convert_result, progress, stdout
+from edgeq.cli.options import AsJson, Force, Verbose
 
 
 def demo(
     output: Path = typer.Option(Path("edgeq-demo"), "-o", "--output", help="Folder to write."),
-    force: bool = typer.Option(False, "--force", help="Replace the output folder if it exists."),
+    force: Force = False,
     epochs: int = typer.Option(30, "--epochs", help="Training epochs for the digits CNN."),
     seed: int = typer.Option(0, "--seed", help="Seed for training and sampling."),
     data: Path = typer.Option(None, "--data", help="Digits .npz (default: datasets/digits.npz)."),
-    as_json: bool = typer.Option(False, "--json", help="Print the report as JSON instead of a table."),
-    verbose: bool = typer.Option(False, "--verbose", help="Show TensorFlow's own log output."),
-    debug: bool = typer.Option(False, "--debug", help="Show tracebacks on errors."),
+    as_json: AsJson = False,
+    verbose: Verbose = False,
 ) -> None:
     """Train a small CNN on the bundled UCI digits, convert it in all six modes, compare them."""
     from edgeq.conversion.quiet import set_verbose

@@ -7,6 +7,7 @@ from pathlib import Path
 import typer
 
 from edgeq.cli.common import stderr, stdout
+from edgeq.cli.options import Force, OutputFolder
 
 app = typer.Typer(help="Write deployable artifacts for a .tflite model.", no_args_is_help=True)
 
@@ -14,9 +15,7 @@ app = typer.Typer(help="Write deployable artifacts for a .tflite model.", no_arg
 @app.command("mcu", no_args_is_help=True)
 def mcu(
     model: Path = typer.Argument(..., help="A .tflite file (int8 for most microcontrollers)."),
-    output: Path = typer.Option(
-        ..., "-o", "--output", help="Folder to write (must not exist, unless --force)."
-    ),
+    output: OutputFolder = ...,
     template: str = typer.Option(
         "plain",
         "--template",
@@ -33,8 +32,7 @@ def mcu(
     arena_margin: int = typer.Option(
         None, "--arena-margin", help="Bytes added to the measured arena (default: 10 %, at least 1024)."
     ),
-    force: bool = typer.Option(False, "--force", help="Replace the output folder if it exists."),
-    debug: bool = typer.Option(False, "--debug", help="Show tracebacks on errors."),
+    force: Force = False,
 ) -> None:
     """A TensorFlow Lite Micro firmware bundle: model array, exact op resolver, measured arena."""
     from edgeq.mcu.bundle import export_mcu
@@ -64,9 +62,7 @@ def android(
     labels: Path = typer.Option(
         ..., "--labels", help="Text file, one class label per line, in output order."
     ),
-    output: Path = typer.Option(
-        ..., "-o", "--output", help="Folder to write (must not exist, unless --force)."
-    ),
+    output: OutputFolder = ...,
     mean: str = typer.Option(
         None, "--mean", help="Normalization (pixel - mean) / std: one value or one per channel, e.g. 127.5."
     ),
@@ -82,8 +78,7 @@ def android(
         None, "--description", help="Model description in the metadata (default: what the model classifies)."
     ),
     package: str = typer.Option(None, "--package", help="Kotlin package (default: com.example.<name>)."),
-    force: bool = typer.Option(False, "--force", help="Replace the output folder if it exists."),
-    debug: bool = typer.Option(False, "--debug", help="Show tracebacks on errors."),
+    force: Force = False,
 ) -> None:
     """An Android Studio module: the model with TFLite metadata and labels, a Kotlin classifier, a README."""
     from edgeq.android.export import export_android

@@ -10,12 +10,12 @@ from rich import box
 from rich.table import Table
 
 from edgeq.cli.common import stdout
+from edgeq.cli.options import AsJson
 
 
 def inspect(
     model: Path = typer.Argument(..., help="A .tflite file."),
-    as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
-    debug: bool = typer.Option(False, "--debug", help="Show tracebacks on errors."),
+    as_json: AsJson = False,
 ) -> None:
     """Describe a .tflite model and check, by running it, whether TFLite Micro and LiteRT can."""
     from edgeq.inspection import inspect as inspect_model

@@ -7,6 +7,7 @@ from pathlib import Path
 import typer
 
 from edgeq.cli.common import parse_floats, print_convert_result, progress, stdout
+from edgeq.cli.options import AsJson, Force, OutputFolder, Verbose
 
 
 def qat(
@@ -16,9 +17,7 @@ def qat(
         "--train",
         help="Training data: .npz (x, y; file.npz:NAME reads x_NAME), .npy, .csv or image folder.",
     ),
-    output: Path = typer.Option(
-        ..., "-o", "--output", help="Folder to write (must not exist, unless --force)."
-    ),
+    output: OutputFolder = ...,
     eval_data: str = typer.Option(None, "--eval", help="Evaluation data, same formats."),
     epochs: int = typer.Option(3, "--epochs", help="Fine-tuning epochs."),
     batch_size: int = typer.Option(32, "--batch-size", help="Training batch size."),
@@ -36,10 +35,9 @@ def qat(
         False, "--unsafe", help="Allow Lambda layers (runs code stored in the model)."
     ),
     custom_objects: Path = typer.Option(None, "--custom-objects", help="Python file defining custom layers."),
-    force: bool = typer.Option(False, "--force", help="Replace the output folder if it exists."),
-    as_json: bool = typer.Option(False, "--json", help="Print the report as JSON instead of a table."),
-    verbose: bool = typer.Option(False, "--verbose", help="Show TensorFlow's own log output."),
-    debug: bool = typer.Option(False, "--debug", help="Show tracebacks on errors."),
+    force: Force = False,
+    as_json: AsJson = False,
+    verbose: Verbose = False,
 ) -> None:
     """Fine-tune with int8 fake quantization, convert to full int8, compare with plain PTQ."""
     from edgeq.api import qat as run_qat

@@ -12,7 +12,6 @@ from edgeq.cli.common import stdout
 def report(
     folder: Path = typer.Argument(..., help="The output folder of edgeq run (run.json, convert/, ...)."),
     open_page: bool = typer.Option(False, "--open", help="Open report.html in the web browser."),
-    debug: bool = typer.Option(False, "--debug", help="Show tracebacks on errors."),
 ) -> None:
     """Write FOLDER/report.html (plots and tables in one file, no network) and FOLDER/report.md."""
     from edgeq.report.html import build_report

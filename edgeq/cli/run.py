@@ -14,7 +14,6 @@ from edgeq.cli.common import progress, stdout
 def run(
     config: Path = typer.Argument(Path("edgeq.toml"), help="The configuration file (default: edgeq.toml)."),
     force: bool = typer.Option(False, "--force", help="Redo every stage, also those with unchanged inputs."),
-    debug: bool = typer.Option(False, "--debug", help="Show tracebacks on errors."),
 ) -> None:
     """Run the stages an edgeq.toml configures, reusing those whose inputs have not changed."""
     from edgeq.pipeline import run_pipeline

@@ -8,6 +8,7 @@ from pathlib import Path
 import typer
 
 from edgeq.cli.common import stdout
+from edgeq.cli.options import JsonFile
 from edgeq.errors import EdgeqError
 
 
@@ -17,9 +18,8 @@ def validate(
     samples: int = typer.Option(100, "--samples", "-n", help="Number of inputs to compare."),
     seed: int = typer.Option(0, "--seed", help="Seed of the random inputs."),
     data: Path = typer.Option(None, "--data", help="Float samples (.npz x, .npy, .csv, images) instead."),
-    json_path: Path = typer.Option(None, "--json", help="Also write the result to this JSON file."),
+    json_path: JsonFile = None,
     as_json: bool = typer.Option(False, "--print-json", help="Print the result as JSON."),
-    debug: bool = typer.Option(False, "--debug", help="Show tracebacks on errors."),
 ) -> None:
     """Compile the model's C engine for this machine and compare it with TFLite Micro, byte for byte."""
     from edgeq.engine.validate import validate_engine
