@@ -13,13 +13,13 @@ import shutil
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
 from edgeq.cli import run
 from tests.conftest import REPO, require_tool
+from tools import sshdemo
 
 TINY = REPO / "tests" / "golden" / "tiny_int8.tflite"
 
@@ -43,40 +43,15 @@ def sshd(tmp_path_factory: pytest.TempPathFactory):
     keygen = require_tool("ssh-keygen")
     require_tool("ssh")
     folder = tmp_path_factory.mktemp("sshd")
-    for key in ("host_key", "user_key"):
-        subprocess.run([keygen, "-q", "-t", "ed25519", "-N", "", "-f", str(folder / key)], check=True)
-    (folder / "authorized_keys").write_text((folder / "user_key.pub").read_text())
     port = _free_port()
-    (folder / "sshd_config").write_text(
-        f"Port {port}\nListenAddress 127.0.0.1\nHostKey {folder / 'host_key'}\nPidFile {folder / 'sshd.pid'}\n"
-        f"AuthorizedKeysFile {folder / 'authorized_keys'}\nPasswordAuthentication no\n"
-        "KbdInteractiveAuthentication no\nUsePAM no\nStrictModes no\nPermitRootLogin prohibit-password\n"
-        "LogLevel ERROR\n"
-    )
-    if os.geteuid() == 0:
-        Path("/run/sshd").mkdir(exist_ok=True)  # sshd's privilege separation folder
-    server = subprocess.Popen([sshd, "-D", "-e", "-f", str(folder / "sshd_config")], stderr=subprocess.PIPE)
-    deadline = time.monotonic() + 15
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            break
-        except OSError:
-            if server.poll() is not None or time.monotonic() > deadline:
-                server.kill()
-                pytest.fail(f"sshd did not start: {server.stderr.read().decode(errors='replace')[-300:]}")
-            time.sleep(0.1)
-    host_key = " ".join((folder / "host_key.pub").read_text().split()[:2])
-    (folder / "known_hosts").write_text(f"[127.0.0.1]:{port} {host_key}\n")
+    sshd_config = sshdemo.write_files(folder, port, keygen)
+    server = subprocess.Popen([sshd, "-D", "-e", "-f", str(sshd_config)], stderr=subprocess.PIPE)
+    if not sshdemo.wait_for_port(port, lambda: server.poll() is None):
+        server.kill()
+        pytest.fail(f"sshd did not start: {server.stderr.read().decode(errors='replace')[-300:]}")
     (folder / "empty_known_hosts").write_text("")
-    configs = []
-    for known in ("known_hosts", "empty_known_hosts"):
-        config = folder / f"config_{known}"
-        config.write_text(
-            f"Host 127.0.0.1\n  IdentityFile {folder / 'user_key'}\n  IdentitiesOnly yes\n"
-            f"  UserKnownHostsFile {folder / known}\n  GlobalKnownHostsFile /dev/null\n"
-        )
-        configs.append(config)
+    configs = [sshdemo.client_config(folder, folder / known, f"config_{known}")
+               for known in ("known_hosts", "empty_known_hosts")]  # fmt: skip
     yield f"ssh://{getpass.getuser()}@127.0.0.1:{port}", configs[0], configs[1]
     server.terminate()
     server.wait(timeout=10)
