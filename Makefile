@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.edgeq-installed
 
-.PHONY: setup toolchains demo test lint clean
+.PHONY: setup toolchains demo test lint wheel clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -46,5 +46,9 @@ test: setup toolchains
 lint: setup
 	$(BIN)/ruff check edgeq tests benchmarks datasets
 
+# dist/: the sdist, then the wheel built from it, with the set-up's setuptools (no network needed)
+wheel: setup
+	$(BIN)/python -m build --no-isolation --outdir dist .
+
 clean:
-	rm -rf $(VENV) demo-out .pytest_cache .ruff_cache
+	rm -rf $(VENV) demo-out dist .pytest_cache .ruff_cache

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import tempfile
+from importlib import resources
 from pathlib import Path
 
 import numpy as np
@@ -17,11 +18,16 @@ DIGITS_SCALE = 1.0 / 16.0  # pixels are counts 0..16
 
 
 def bundled_digits() -> Path:
-    """``datasets/digits.npz`` of the edgeq checkout; raises InputError if it is not there."""
-    path = Path(__file__).resolve().parent.parent / "datasets" / "digits.npz"
-    if not path.is_file():
+    """The bundled ``digits.npz`` (the checkout's ``datasets/``, package data ``edgeq.datasets`` in
+    the wheel); raises InputError if this installation lacks it."""
+    try:
+        path = resources.files("edgeq.datasets") / "digits.npz"
+    except ModuleNotFoundError:  # an editable install older than edgeq.datasets
+        path = None
+    if not (isinstance(path, Path) and path.is_file()):
         raise InputError(
-            f"the bundled data set {path} is missing: run the demo from an edgeq checkout, or pass --data"
+            "the bundled data set (digits.npz of the package edgeq.datasets) is missing: "
+            "reinstall edgeq (in a checkout: make setup), or pass --data"
         )
     return path
 

@@ -9,6 +9,7 @@ import subprocess
 import sys
 import tempfile
 from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,8 @@ import numpy as np
 from edgeq.bench.results import BenchResult, Figure
 from edgeq.errors import EdgeqError
 
-RUNNER = Path(__file__).with_name("device_runner.py")
+# a self-contained script copied to the device (or a temporary folder) and run there
+RUNNER = resources.files("edgeq.bench") / "device_runner.py"
 RESOLVERS = {"default": "XNNPACK", "no_xnnpack": "no XNNPACK", "reference": "reference kernels"}
 
 

@@ -13,7 +13,7 @@ DATASETS = REPO / "datasets"
 def test_every_bundled_file_matches_its_manifest_entry():
     manifest = json.loads((DATASETS / "MANIFEST.json").read_text())
     entries = {entry["file"]: entry for entry in manifest["datasets"]}
-    shipped = {p.name for p in DATASETS.iterdir() if p.suffix not in (".py", ".json")}
+    shipped = {p.name for p in DATASETS.iterdir() if p.is_file() and p.suffix not in (".py", ".json")}
     assert shipped == set(entries)
     for name, entry in entries.items():
         assert hashlib.sha256((DATASETS / name).read_bytes()).hexdigest() == entry["sha256"], name
