@@ -9,14 +9,14 @@ from pathlib import Path
 from typing import Any
 
 from edgeq.engine.report import EngineMemory, engine_memory
-from edgeq.runtimes.runners import StepResult, TFLMReport, check_litert, check_tflm
+from edgeq.results import schema
+from edgeq.runtimes.runners import ArenaMeasurement, StepResult, TFLMReport, check_litert, check_tflm
+from edgeq.runtimes.tensors import TensorInfo
 from edgeq.tflite import ModelGraph, read_tflite
 from edgeq.tflite.analysis import OperatorCost, QuantizationSummary, operator_costs, quantization_summary
 from edgeq.tflite.memory import MemoryPlan, plan_memory
 from edgeq.tflite.reader import read_model_bytes
 from edgeq.version import __version__
-
-SCHEMA_VERSION = 1
 
 
 @dataclass(frozen=True)
@@ -35,6 +35,119 @@ class TargetCheck:
             "failing_op": self.failing_op,
             "reason": self.reason,
         }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> TargetCheck:
+        return cls(str(data["target"]), bool(data["runs"]), data.get("failing_op"), data.get("reason"))
+
+
+@dataclass(frozen=True)
+class PlanSummary:
+    """The activation memory plan as an inspect file states it (without the tensors' placements)."""
+
+    peak_bytes: int
+    lower_bound_bytes: int
+    live_bytes_per_op: tuple[int, ...]
+    alignment: int
+    strategy: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "peak_bytes": self.peak_bytes,
+            "lower_bound_bytes": self.lower_bound_bytes,
+            "live_bytes_per_op": list(self.live_bytes_per_op),
+            "alignment": self.alignment,
+            "strategy": self.strategy,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> PlanSummary:
+        return cls(
+            peak_bytes=int(data["peak_bytes"]),
+            lower_bound_bytes=int(data["lower_bound_bytes"]),
+            live_bytes_per_op=tuple(int(size) for size in data.get("live_bytes_per_op") or ()),
+            alignment=int(data["alignment"]),
+            strategy=str(data["strategy"]),
+        )
+
+
+@dataclass(frozen=True)
+class InspectReport:
+    """What an inspect file holds (``InspectResult.to_dict``), typed; read back it has no graph, so
+    the figures taken from the graph are stored values. ``scale`` and ``zero_point`` of a float
+    input or output are None."""
+
+    edgeq_version: str
+    path: str
+    sha256: str
+    size_bytes: int
+    inputs: tuple[TensorInfo, ...]
+    outputs: tuple[TensorInfo, ...]
+    operators: tuple[OperatorCost, ...]
+    parameters: int
+    weight_bytes: int
+    macs: int
+    op_types: tuple[str, ...]
+    memory: PlanSummary
+    quantization: QuantizationSummary
+    tflm: TFLMReport
+    engine: EngineMemory
+    litert: TargetCheck
+    flex_ops: tuple[str, ...]
+    custom_ops: tuple[str, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            **schema.INSPECT.header(),
+            "edgeq_version": self.edgeq_version,
+            "model": {"path": self.path, "sha256": self.sha256, "size_bytes": self.size_bytes},
+            "inputs": [tensor.to_dict() for tensor in self.inputs],
+            "outputs": [tensor.to_dict() for tensor in self.outputs],
+            "operators": [op.to_dict() for op in self.operators],
+            "totals": {
+                "operators": len(self.operators),
+                "parameters": self.parameters,
+                "weight_bytes": self.weight_bytes,
+                "macs": self.macs,
+                "op_types": list(self.op_types),
+            },
+            "memory_plan": self.memory.to_dict(),
+            "quantization": self.quantization.to_dict(),
+            "targets": {
+                "tflm": self.tflm.to_dict(),
+                "edgeq_c_engine": self.engine.to_dict(),
+                "litert": self.litert.to_dict(),
+                "flex_ops": list(self.flex_ops),
+                "custom_ops": list(self.custom_ops),
+            },
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> InspectReport:
+        """Read an inspect file's content (``schema.INSPECT.check`` it first); its operator count is
+        that of the operators. Raises KeyError, TypeError or ValueError for content ``to_dict``
+        cannot have written."""
+        model, totals, targets = data["model"], data["totals"], data["targets"]
+        return cls(
+            edgeq_version=str(data.get("edgeq_version") or ""),
+            path=str(model["path"]),
+            sha256=str(model["sha256"]),
+            size_bytes=int(model["size_bytes"]),
+            inputs=tuple(_tensor(tensor) for tensor in data.get("inputs") or ()),
+            outputs=tuple(_tensor(tensor) for tensor in data.get("outputs") or ()),
+            operators=tuple(_operator(op) for op in data["operators"]),
+            parameters=int(totals["parameters"]),
+            weight_bytes=int(totals["weight_bytes"]),
+            macs=int(totals["macs"]),
+            op_types=tuple(totals.get("op_types") or ()),
+            memory=PlanSummary.from_dict(data["memory_plan"]),
+            quantization=_quantization(data["quantization"]),
+            tflm=_tflm(targets["tflm"]),
+            engine=_engine(targets["edgeq_c_engine"]),
+            litert=TargetCheck.from_dict(targets["litert"]),
+            flex_ops=tuple(targets.get("flex_ops") or ()),
+            custom_ops=tuple(targets.get("custom_ops") or ()),
+        )
 
 
 @dataclass(frozen=True)
@@ -92,32 +205,37 @@ class InspectResult:
             )
         return described
 
+    def report(self) -> InspectReport:
+        """What the inspect file holds: the figures of this result, without the graph."""
+        return InspectReport(
+            edgeq_version=__version__,
+            path=self.path,
+            sha256=self.graph.sha256,
+            size_bytes=self.graph.size_bytes,
+            inputs=tuple(_tensor(tensor) for tensor in self.io("inputs")),
+            outputs=tuple(_tensor(tensor) for tensor in self.io("outputs")),
+            operators=self.operators,
+            parameters=self.parameters,
+            weight_bytes=self.weight_bytes,
+            macs=self.macs,
+            op_types=tuple(self.graph.op_names()),
+            memory=PlanSummary.from_dict(self.memory.to_dict()),
+            quantization=self.quantization,
+            tflm=self.tflm,
+            engine=self.engine,
+            litert=self.litert,
+            flex_ops=self.flex_ops,
+            custom_ops=self.custom_ops,
+        )
+
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "schema_version": SCHEMA_VERSION,
-            "kind": "edgeq.inspect",
-            "edgeq_version": __version__,
-            "model": {"path": self.path, "sha256": self.graph.sha256, "size_bytes": self.graph.size_bytes},
-            "inputs": self.io("inputs"),
-            "outputs": self.io("outputs"),
-            "operators": [op.to_dict() for op in self.operators],
-            "totals": {
-                "operators": len(self.operators),
-                "parameters": self.parameters,
-                "weight_bytes": self.weight_bytes,
-                "macs": self.macs,
-                "op_types": list(self.graph.op_names()),
-            },
-            "memory_plan": self.memory.to_dict(),
-            "quantization": self.quantization.to_dict(),
-            "targets": {
-                "tflm": self.tflm.to_dict(),
-                "edgeq_c_engine": self.engine.to_dict(),
-                "litert": self.litert.to_dict(),
-                "flex_ops": list(self.flex_ops),
-                "custom_ops": list(self.custom_ops),
-            },
-        }
+        return self.report().to_dict()
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> InspectReport:
+        """An inspect file read back. The file has no graph to rebuild an InspectResult from, so
+        this is its InspectReport: ``InspectResult.from_dict(r.to_dict()) == r.report()``."""
+        return InspectReport.from_dict(data)
 
     def save(self, path: str | Path) -> Path:
         """Write the result as JSON to ``path`` (a file), through a temporary name."""
@@ -148,6 +266,62 @@ def inspect(model: str | Path) -> InspectResult:
         tflm=tflm,
         litert=_target("litert", litert),
         engine=engine_memory(graph, tflm.arena.minimum_bytes if tflm.arena else None),
+    )
+
+
+def _tensor(data: dict[str, Any]) -> TensorInfo:
+    return TensorInfo(**{**data, "shape": tuple(data["shape"])})
+
+
+def _operator(data: dict[str, Any]) -> OperatorCost:
+    return OperatorCost(
+        index=int(data["index"]),
+        opcode=str(data["op"]),
+        version=int(data.get("version", 1)),
+        output_shape=tuple(data.get("output_shape") or ()),
+        parameters=int(data["parameters"]),
+        macs=int(data["macs"]),
+        summary=str(data.get("summary") or ""),
+    )
+
+
+def _quantization(data: dict[str, Any]) -> QuantizationSummary:
+    """QuantizationSummary from its ``to_dict`` (its scheme follows from the dtypes)."""
+    return QuantizationSummary(
+        activation_dtypes=dict(data["activation_dtypes"]),
+        weight_dtypes=dict(data["weight_dtypes"]),
+        per_channel_weights=int(data["per_channel_weights"]),
+        per_tensor_weights=int(data["per_tensor_weights"]),
+        float_ops=tuple(data.get("float_ops") or ()),
+    )
+
+
+def _tflm(data: dict[str, Any]) -> TFLMReport:
+    arena = data.get("arena")
+    measured = None
+    if arena:
+        measured = ArenaMeasurement(
+            minimum_bytes=int(arena["minimum_bytes"]),
+            fails_at_minus_16=bool(arena["fails_with_16_bytes_less"]),
+            head_bytes=int(arena["head_bytes"]),
+            tail_bytes=int(arena["tail_bytes"]),
+            allocations=tuple(arena.get("allocations") or ()),
+            note=str(arena["note"]),
+        )
+    return TFLMReport(
+        runs=bool(data["runs"]), failing_op=data.get("failing_op"), reason=data.get("reason"), arena=measured
+    )
+
+
+def _engine(data: dict[str, Any]) -> EngineMemory:
+    """EngineMemory from its ``to_dict`` (its ratio and how follow from the rest)."""
+    return EngineMemory(
+        supported=bool(data["supported"]),
+        reason=data.get("reason"),
+        activation_bytes=int(data["activation_buffer_bytes"]),
+        constant_bytes=int(data["constant_bytes"]),
+        overlapping_pairs=int(data["outputs_overlapping_inputs"]),
+        tflm_arena_bytes=data.get("tflm_minimum_arena_bytes"),
     )
 
 

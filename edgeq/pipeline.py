@@ -25,27 +25,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from edgeq.errors import InputError
 from edgeq.outputs import atomic_output_dir, write_file_atomic
+from edgeq.results import schema
+from edgeq.results.run import RunRecord, StageRun
 from edgeq.runconfig import RunConfig
 from edgeq.version import __version__
 
-RUN_SCHEMA_VERSION = 1
 Progress = Callable[[str], None]
-
-
-@dataclass(frozen=True)
-class StageRun:
-    """What one stage did: ``ran`` or ``reused`` (inputs unchanged), in how many seconds."""
-
-    name: str
-    status: str
-    seconds: float
-    inputs_sha256: str
-    outputs: tuple[str, ...]
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "status": self.status, "seconds": round(self.seconds, 3),
-                "inputs_sha256": self.inputs_sha256, "outputs": list(self.outputs)}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -59,16 +46,18 @@ class RunResult:
     def stage(self, name: str) -> StageRun:
         return next(stage for stage in self.stages if stage.name == name)
 
+    def record(self) -> RunRecord:
+        """What run.json holds: the stages, the configuration and this machine's environment."""
+        return RunRecord(
+            edgeq_version=__version__,
+            config_file=str(self.config.source),
+            config=self.config.to_dict(),
+            stages=self.stages,
+            environment=_environment(),
+        )
+
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "schema_version": RUN_SCHEMA_VERSION,
-            "kind": "edgeq.run",
-            "edgeq_version": __version__,
-            "config_file": str(self.config.source),
-            "config": self.config.to_dict(),
-            "stages": [stage.to_dict() for stage in self.stages],
-            "environment": _environment(),
-        }
+        return self.record().to_dict()
 
 
 def run_pipeline(config: RunConfig, force: bool = False, progress: Progress | None = None) -> RunResult:
@@ -180,7 +169,7 @@ def run_pipeline(config: RunConfig, force: bool = False, progress: Progress | No
 
 
 def _write_report(out: Path) -> tuple[str, ...]:
-    from edgeq.report.html import write_report
+    from edgeq.report.page import write_report
 
     written = write_report(out)
     return tuple(_relative(Path(p), out) for p in written)
@@ -207,11 +196,12 @@ def _fingerprint(files: list[Path | None], settings: dict[str, Any]) -> str:
 
 
 def _previous_fingerprints(run_json: Path) -> dict[str, str]:
+    """Each stage's fingerprint in the run.json of the last run; none when it cannot be read."""
     try:
-        recorded = json.loads(run_json.read_text())
-        return {stage["name"]: stage["inputs_sha256"] for stage in recorded.get("stages", [])}
-    except (OSError, ValueError, KeyError, TypeError):
+        recorded = RunRecord.from_dict(schema.RUN.check(json.loads(run_json.read_text()), run_json))
+    except (OSError, ValueError, KeyError, TypeError, InputError):
         return {}
+    return {stage.name: stage.inputs_sha256 for stage in recorded.stages}
 
 
 def _relative(path: Path, base: Path) -> str:

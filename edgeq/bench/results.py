@@ -11,9 +11,9 @@ from typing import Any, Literal
 import numpy as np
 
 from edgeq.outputs import write_file_atomic
+from edgeq.results import schema
 from edgeq.version import __version__
 
-SCHEMA_VERSION = 1
 Kind = Literal["measured", "counted", "estimated"]
 
 
@@ -34,6 +34,11 @@ class Figure:
 
     def to_dict(self) -> dict[str, Any]:
         return {"value": self.value, "unit": self.unit, "kind": self.kind, "how": self.how}
+
+    @classmethod
+    def from_dict(cls, name: str, data: dict[str, Any]) -> Figure:
+        """Read ``to_dict``'s output, which the result keys by ``name``."""
+        return cls(name, data["value"], str(data.get("unit", "")), data["kind"], str(data.get("how", "")))
 
 
 def differing_bytes(got: np.ndarray, reference: np.ndarray) -> int:
@@ -62,6 +67,16 @@ class OutputCheck:
             "differing_bytes": self.differing_bytes,
             "detail": self.detail,
         }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> OutputCheck:
+        return cls(
+            passed=bool(data["passed"]),
+            compared_with=tuple(data.get("compared_with") or ()),
+            bytes_compared=int(data.get("bytes_compared") or 0),
+            differing_bytes=int(data.get("differing_bytes") or 0),
+            detail=str(data.get("detail") or ""),
+        )
 
 
 @dataclass(frozen=True)
@@ -103,13 +118,35 @@ class BenchResult:
             "details": self.details,
         }
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> BenchResult:
+        """Read ``to_dict``'s output (``ok`` follows from the error and the output check); what
+        describes the target (sha256, platform, toolchain) may be absent."""
+        check = data.get("output_check")
+        return cls(
+            model=str(data["model"]),
+            sha256=str(data.get("model_sha256") or ""),
+            target=str(data["target"]),
+            platform=dict(data.get("platform") or {}),
+            runtime=str(data.get("runtime") or ""),
+            toolchain=dict(data.get("toolchain") or {}),
+            figures=tuple(
+                Figure.from_dict(name, figure) for name, figure in (data.get("figures") or {}).items()
+            ),
+            output_check=OutputCheck.from_dict(check) if check else None,
+            memory=data.get("memory"),
+            details=dict(data.get("details") or {}),
+            error=data.get("error"),
+        )
+
 
 @dataclass(frozen=True)
 class BenchReport:
-    """Every model x target of one ``edgeq bench`` call."""
+    """Every model x target of one ``edgeq bench`` call; ``edgeq_version`` is the one that ran it."""
 
     results: tuple[BenchResult, ...]
     environment: dict[str, str]
+    edgeq_version: str = __version__
 
     @property
     def ok(self) -> bool:
@@ -117,12 +154,18 @@ class BenchReport:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "schema_version": SCHEMA_VERSION,
-            "kind": "edgeq.bench",
-            "edgeq_version": __version__,
+            **schema.BENCH.header(),
+            "edgeq_version": self.edgeq_version,
             "environment": self.environment,
             "results": [result.to_dict() for result in self.results],
         }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> BenchReport:
+        """Read bench.json's content (``schema.BENCH.check`` it first). Raises KeyError, TypeError
+        or ValueError for content ``to_dict`` cannot have written."""
+        results = tuple(BenchResult.from_dict(result) for result in data.get("results") or ())
+        return cls(results, dict(data.get("environment") or {}), str(data.get("edgeq_version") or ""))
 
     def save(self, path: str | Path) -> Path:
         return write_file_atomic(Path(path), json.dumps(self.to_dict(), indent=2) + "\n")

@@ -39,7 +39,7 @@ def parse_floats(option: str, text: str | None) -> tuple[float, ...] | None:
 
 def print_convert_result(result: ConvertResult, as_json: bool) -> None:
     """The comparison table and its notes, or the report as JSON with ``as_json``."""
-    from edgeq.report.convert import (
+    from edgeq.results.markdown import (
         COLUMNS,
         LAYER_COLUMNS,
         LAYER_NOTE,

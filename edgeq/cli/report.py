@@ -14,7 +14,7 @@ def report(
     open_page: bool = typer.Option(False, "--open", help="Open report.html in the web browser."),
 ) -> None:
     """Write FOLDER/report.html (plots and tables in one file, no network) and FOLDER/report.md."""
-    from edgeq.report.html import build_report
+    from edgeq.report.page import build_report
 
     result = build_report(folder)
     html_path, markdown_path = result.save(folder)

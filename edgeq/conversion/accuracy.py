@@ -13,11 +13,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from edgeq.conversion.evaluate import Evaluation, evaluate
+from edgeq.conversion.evaluate import evaluate
 from edgeq.conversion.mixed import DEFAULT_MAX_TRIALS, search
-from edgeq.conversion.sensitivity import CalibratedModel, LayerError, ranked
+from edgeq.conversion.sensitivity import CalibratedModel
 from edgeq.data import Dataset
-from edgeq.results import MixedPrecision, ModeResult
+from edgeq.results.convert import ModeResult
+from edgeq.results.evaluation import Evaluation
+from edgeq.results.layers import LayerError, ranked
+from edgeq.results.mixed import MixedPrecision
 from edgeq.runtimes.tensors import TensorInfo, quantize
 
 TFLM_CHECK_SAMPLES = 20

@@ -12,60 +12,11 @@ largest absolute error, each over the whole flattened output tensor of the evalu
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 
 from edgeq.errors import InputError
-
-
-@dataclass(frozen=True)
-class OutputFidelity:
-    """How close one output of a converted model is to the float model's, over all samples."""
-
-    output: int
-    relative_l2: float
-    cosine: float
-    max_abs_error: float
-    rmse: float
-    mae: float
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "output": self.output,
-            "relative_l2": _json_float(self.relative_l2),
-            "cosine": _json_float(self.cosine),
-            "max_abs_error": _json_float(self.max_abs_error),
-            "rmse": _json_float(self.rmse),
-            "mae": _json_float(self.mae),
-        }
-
-
-@dataclass(frozen=True)
-class Evaluation:
-    """Accuracy and fidelity of one model on the evaluation set.
-
-    ``top1`` is a fraction (None without labels or for non-classifiers); ``agreement`` is the
-    fraction of samples whose arg-max equals the float model's (None for non-classifiers).
-    """
-
-    samples: int
-    top1: float | None
-    agreement: float | None
-    outputs: tuple[OutputFidelity, ...]
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "samples": self.samples,
-            "top1": self.top1,
-            "agreement": self.agreement,
-            "outputs": [fidelity.to_dict() for fidelity in self.outputs],
-        }
-
-
-def _json_float(value: float) -> float | None:
-    return value if math.isfinite(value) else None
+from edgeq.results.evaluation import Evaluation, OutputFidelity
 
 
 def is_classifier(outputs: list[np.ndarray]) -> bool:

@@ -13,31 +13,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
 
-from edgeq.conversion.sensitivity import LayerError
+from edgeq.results.layers import LayerError
+from edgeq.results.mixed import Trial
 
 DEFAULT_MAX_TRIALS = 16
-
-
-@dataclass(frozen=True)
-class Trial:
-    """One candidate: the ops kept in float, its metric and file size."""
-
-    float_ops: tuple[int, ...]
-    metric: float
-    size_bytes: int
-    meets: bool
-    io: str = "int8"
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "io": self.io,
-            "float_op_indices": list(self.float_ops),
-            "metric": round(self.metric, 6),
-            "size_bytes": self.size_bytes,
-            "meets_budget": self.meets,
-        }
 
 
 @dataclass(frozen=True)

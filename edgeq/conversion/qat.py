@@ -32,6 +32,7 @@ import numpy as np
 
 from edgeq.conversion.quiet import import_tensorflow, quiet
 from edgeq.errors import ConversionError, UnsupportedError
+from edgeq.results.qat import QATLayer
 
 EMA_MOMENTUM = 0.99
 BN_ABSORBING = ("Conv2D", "DepthwiseConv2D", "Dense")
@@ -62,26 +63,6 @@ class _Node:
     batch_norm: Any = None
     activation: str = "linear"
     fused: list[str] = field(default_factory=list)
-
-
-@dataclass(frozen=True)
-class QATLayer:
-    """A layer of the quantization-aware model: what it fused and how it is quantized."""
-
-    name: str
-    kind: str
-    fused: tuple[str, ...]
-    weights: str
-    activation_range: tuple[float, float] | None
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "kind": self.kind,
-            "fused": list(self.fused),
-            "weights": self.weights,
-            "activation_range": list(self.activation_range) if self.activation_range else None,
-        }
 
 
 def _activation_name(layer: Any) -> str | None:

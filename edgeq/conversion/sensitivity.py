@@ -18,7 +18,6 @@ import io
 import math
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -26,50 +25,9 @@ import numpy as np
 from edgeq.conversion.loading import SourceModel
 from edgeq.conversion.quiet import import_tensorflow, quiet
 from edgeq.errors import ConversionError
+from edgeq.results.layers import LayerError
 
 ROUNDING_ONLY = 1 / math.sqrt(12)
-# Ops that move int8 values without arithmetic: their "error" is zero by construction.
-# (Not CONCATENATION: int8 gives all its inputs and its output one scale, which the converter
-# imposes on the ops feeding it, so keeping it in float can matter although its own error is 0.)
-EXACT_OPS = frozenset({"RESHAPE", "MAX_POOL_2D", "SQUEEZE", "PAD", "TRANSPOSE", "STRIDED_SLICE", "GATHER"})
-
-
-@dataclass(frozen=True)
-class LayerError:
-    """The error one quantized op introduces, from the QuantizationDebugger.
-
-    ``normalized`` is the RMS error in units of the op's output quantization step.
-    """
-
-    op_index: int
-    op: str
-    tensor: str
-    keras_layer: str | None
-    scale: float
-    zero_point: int
-    elements: int
-    rmse: float
-    max_abs_error: float
-    mean_error: float
-
-    @property
-    def normalized(self) -> float:
-        return self.rmse / self.scale if self.scale > 0 else 0.0
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "op_index": self.op_index,
-            "op": self.op,
-            "keras_layer": self.keras_layer,
-            "tensor": self.tensor,
-            "normalized_rmse": round(self.normalized, 6),
-            "rmse": self.rmse,
-            "max_abs_error": self.max_abs_error,
-            "mean_error": self.mean_error,
-            "scale": self.scale,
-            "zero_point": self.zero_point,
-            "elements": self.elements,
-        }
 
 
 def keras_layer_of(tensor: str, layer_names: Iterable[str]) -> str | None:
@@ -179,8 +137,3 @@ def _samples(x: np.ndarray) -> Any:
             yield [samples[index : index + 1]]
 
     return generate
-
-
-def ranked(errors: Sequence[LayerError]) -> list[LayerError]:
-    """Ops that do arithmetic, most harmful first (ties keep model order)."""
-    return sorted((e for e in errors if e.op not in EXACT_OPS), key=lambda e: (-e.normalized, e.op_index))

@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
-# One palette for the page: the CSS of edgeq/report/html.py uses the same colours.
+# One palette for the page: its stylesheet, templates/report.css, uses the same colours.
 INK = "#1f2937"
 MUTED = "#6b7280"
 GRID = "#e5e7eb"

@@ -11,7 +11,7 @@ import pytest
 import edgeq
 from edgeq.cli import run
 from edgeq.errors import InputError
-from edgeq.report.convert import footnotes
+from edgeq.results.markdown import footnotes
 from edgeq.tflite import read_tflite
 
 

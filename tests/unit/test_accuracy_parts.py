@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from edgeq.conversion.mixed import search
-from edgeq.conversion.sensitivity import LayerError, keras_layer_of, ranked
+from edgeq.conversion.sensitivity import keras_layer_of
+from edgeq.results.layers import LayerError, ranked
 
 
 @pytest.mark.parametrize(

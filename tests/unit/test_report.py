@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from edgeq.cli import run
-from edgeq.report.html import build_report
+from edgeq.report.page import build_report
 
 
 def _mode(key: str, size: int, top1: float, relative_l2: float, dtype: str) -> dict:

@@ -1,35 +1,37 @@
-"""Frozen results returned by the public API, with ``to_dict()`` for JSON and ``save()`` for files."""
+"""What ``edgeq convert`` and ``edgeq qat`` return and write: one ModeResult per .tflite file and the
+ConvertResult around them, with ``to_dict``/``from_dict`` for report.json and ``save()`` for the folder."""
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from edgeq.conversion.evaluate import Evaluation
 from edgeq.outputs import atomic_output_dir
+from edgeq.results import schema
+from edgeq.results.evaluation import Evaluation
+from edgeq.results.layers import LayerError, ranked
+from edgeq.results.markdown import to_markdown
+from edgeq.results.mixed import MixedPrecision
+from edgeq.results.qat import QATReport
 from edgeq.runtimes.tensors import TensorInfo
-
-if TYPE_CHECKING:
-    from edgeq.conversion.mixed import Trial
-    from edgeq.conversion.qat import QATLayer
-    from edgeq.conversion.sensitivity import LayerError
-    from edgeq.runtimes.runners import TFLMCheck
-
-SCHEMA_VERSION = 1
 
 
 @dataclass(frozen=True)
 class ModeResult:
-    """One converted .tflite file: its bytes, size, ops, I/O tensors and evaluation."""
+    """One converted .tflite file: its bytes, size, ops, I/O tensors and evaluation.
+
+    ``tflite`` is None when the result was read back from report.json (the bytes are in the file
+    ``file_name`` next to it); ``size_bytes`` is then the recorded size, else the bytes' length.
+    """
 
     key: str
     label: str
     scheme: str
     io: str
     file_name: str
-    tflite: bytes = field(repr=False)
+    tflite: bytes | None = field(repr=False, compare=False)
     conversion_seconds: float
     ops: tuple[str, ...]
     inputs: tuple[TensorInfo, ...]
@@ -37,10 +39,17 @@ class ModeResult:
     runs_in_litert: bool
     evaluation: Evaluation | None = None
     problem: str | None = None
+    size_bytes: int = -1
 
-    @property
-    def size_bytes(self) -> int:
-        return len(self.tflite)
+    def __post_init__(self) -> None:
+        if self.tflite is not None:
+            if self.size_bytes not in (-1, len(self.tflite)):
+                raise ValueError(
+                    f"{self.file_name}: size_bytes {self.size_bytes} but {len(self.tflite)} bytes"
+                )
+            object.__setattr__(self, "size_bytes", len(self.tflite))
+        elif self.size_bytes < 0:
+            raise ValueError(f"{self.file_name}: a ModeResult needs the file's bytes or its size")
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -59,6 +68,31 @@ class ModeResult:
             "problem": self.problem,
         }
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ModeResult:
+        """Read one entry of report.json's ``modes`` (without the file's bytes; ``size_ratio`` and
+        ``top1_drop_points`` are derived, so not read)."""
+        return cls(
+            key=str(data["key"]),
+            label=str(data["label"]),
+            scheme=str(data["scheme"]),
+            io=str(data["io"]),
+            file_name=str(data["file"]),
+            tflite=None,
+            size_bytes=int(data["size_bytes"]),
+            conversion_seconds=float(data.get("conversion_seconds") or 0.0),
+            ops=tuple(data.get("ops") or ()),
+            inputs=tuple(_tensor(info) for info in data.get("inputs") or ()),
+            outputs=tuple(_tensor(info) for info in data.get("outputs") or ()),
+            runs_in_litert=bool(data.get("runs_in_litert")),
+            evaluation=Evaluation.from_dict(data["evaluation"]) if data.get("evaluation") else None,
+            problem=data.get("problem"),
+        )
+
+
+def _tensor(data: dict[str, Any]) -> TensorInfo:
+    return TensorInfo(**{**data, "shape": tuple(data["shape"])})
+
 
 @dataclass(frozen=True)
 class SizeBaseline:
@@ -76,86 +110,12 @@ class SizeBaseline:
 
 
 @dataclass(frozen=True)
-class MixedPrecision:
-    """The outcome of ``--max-drop``: which ops left int8, what that cost, whether TFLM runs it.
-
-    ``metric`` names what ``budget`` bounds (top-1 drop in points, or relative L2 error);
-    ``outcome`` is ``int8`` (full int8 meets it), ``mixed`` or ``unreachable``; ``io`` is the
-    chosen model's input/output type (float32 when int8 input/output could not meet the budget).
-    """
-
-    budget: float
-    metric: str
-    outcome: str
-    int8_value: float
-    value: float | None
-    float_layers: tuple[LayerError, ...]
-    float_kernels: tuple[str, ...]
-    mode_key: str | None
-    int8_size_bytes: int
-    size_bytes: int | None
-    trials: tuple[Trial, ...]
-    tflm: TFLMCheck | None
-    message: str
-    io: str = "int8"
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "budget": self.budget,
-            "io": self.io,
-            "metric": self.metric,
-            "outcome": self.outcome,
-            "int8_value": round(self.int8_value, 6),
-            "value": round(self.value, 6) if self.value is not None else None,
-            "float_layers": [layer.to_dict() for layer in self.float_layers],
-            "float_kernels": list(self.float_kernels),
-            "mode": self.mode_key,
-            "int8_size_bytes": self.int8_size_bytes,
-            "size_bytes": self.size_bytes,
-            "conversions_tried": len(self.trials),
-            "trials": [trial.to_dict() for trial in self.trials],
-            "tflm": self.tflm.to_dict() if self.tflm else None,
-            "message": self.message,
-        }
-
-
-@dataclass(frozen=True)
-class QATReport:
-    """How ``edgeq qat`` trained: settings, loss per epoch, the quantized layers, the TFLM check."""
-
-    epochs: int
-    batch_size: int
-    learning_rate: float
-    train_samples: int
-    loss: str
-    history: dict[str, tuple[float, ...]]
-    input_range: tuple[float, float]
-    layers: tuple[QATLayer, ...]
-    method: str
-    mode_key: str
-    tflm: TFLMCheck | None
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "epochs": self.epochs,
-            "batch_size": self.batch_size,
-            "learning_rate": self.learning_rate,
-            "train_samples": self.train_samples,
-            "loss": self.loss,
-            "history": {key: [round(v, 6) for v in values] for key, values in self.history.items()},
-            "input_range": list(self.input_range),
-            "layers": [layer.to_dict() for layer in self.layers],
-            "method": self.method,
-            "mode": self.mode_key,
-            "tflm": self.tflm.to_dict() if self.tflm else None,
-        }
-
-
-@dataclass(frozen=True)
 class ConvertResult:
     """Everything ``edgeq convert`` produced and measured.
 
     ``reference`` is the float Keras/SavedModel model's own evaluation (None without --eval).
+    ``layer_errors`` holds every quantized op's error in model order; report.json keeps only the
+    ranked ones (``ranked``), so a result read back holds those.
     """
 
     source: dict[str, Any]
@@ -200,8 +160,7 @@ class ConvertResult:
             entry["top1_drop_points"] = round(drop, 4) if drop is not None else None
             modes.append(entry)
         return {
-            "schema_version": SCHEMA_VERSION,
-            "kind": "edgeq.convert",
+            **schema.CONVERT.header(),
             "edgeq_version": self.edgeq_version,
             "source": self.source,
             "size_baseline": {"kind": self.size_baseline.kind, "size_bytes": self.size_baseline.size_bytes},
@@ -221,9 +180,34 @@ class ConvertResult:
     def _ranked_layer_errors(self) -> list[dict[str, Any]] | None:
         if self.layer_errors is None:
             return None
-        from edgeq.conversion.sensitivity import ranked
-
         return [{"rank": rank, **error.to_dict()} for rank, error in enumerate(ranked(self.layer_errors), 1)]
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ConvertResult:
+        """Read report.json's content (``schema.CONVERT.check`` it first); the modes come without
+        their bytes. Raises KeyError, TypeError or ValueError for content ``to_dict`` cannot have written."""
+        baseline = data["size_baseline"]
+        layers = data.get("layer_errors")
+        return cls(
+            source=dict(data["source"]),
+            modes=tuple(ModeResult.from_dict(mode) for mode in data["modes"]),
+            size_baseline=SizeBaseline(str(baseline["kind"]), int(baseline["size_bytes"])),
+            preprocessing=dict(data.get("preprocessing") or {}),
+            calibration=data.get("calibration"),
+            evaluation_data=data.get("evaluation_data"),
+            reference=Evaluation.from_dict(data["reference"]) if data.get("reference") else None,
+            kernels=str(data.get("evaluation_kernels") or ""),
+            seed=int(data.get("seed") or 0),
+            environment=dict(data.get("environment") or {}),
+            edgeq_version=str(data.get("edgeq_version") or ""),
+            layer_errors=None
+            if layers is None
+            else tuple(sorted((LayerError.from_dict(e) for e in layers), key=lambda e: e.op_index)),
+            mixed_precision=MixedPrecision.from_dict(data["mixed_precision"])
+            if data.get("mixed_precision")
+            else None,
+            qat=QATReport.from_dict(data["qat"]) if data.get("qat") else None,
+        )
 
     def save(self, path: str | Path, force: bool = False) -> Path:
         """Write every .tflite file, ``report.json`` and ``report.md`` into the folder ``path``.
@@ -235,10 +219,11 @@ class ConvertResult:
         return Path(path)
 
     def write_into(self, folder: Path) -> None:
-        """Write the .tflite files and both reports into an existing folder."""
-        from edgeq.report.convert import to_markdown
-
+        """Write the .tflite files and both reports into an existing folder. Raises ValueError for a
+        result read back from report.json, which has no bytes to write."""
         for mode in self.modes:
+            if mode.tflite is None:
+                raise ValueError(f"{mode.file_name}: read from report.json, its bytes are not in the result")
             (folder / mode.file_name).write_bytes(mode.tflite)
         (folder / "report.json").write_text(json.dumps(self.to_dict(), indent=2) + "\n", encoding="utf-8")
         (folder / "report.md").write_text(to_markdown(self), encoding="utf-8")

@@ -1,11 +1,15 @@
-"""The comparison table of ``edgeq convert``: one row per mode, shared by the console and Markdown."""
+"""The comparison table of ``edgeq convert``: one row per mode, shared by the console, report.md
+of the convert folder and ``edgeq report``'s page; and report.md itself."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from edgeq.results.layers import ranked
+
 if TYPE_CHECKING:
-    from edgeq.results import ConvertResult, ModeResult
+    from edgeq.results.convert import ConvertResult, ModeResult
+    from edgeq.runtimes.runners import TFLMCheck
 
 COLUMNS = (
     "mode",
@@ -23,11 +27,11 @@ COLUMNS = (
 )
 
 
-def _percent(value: float | None) -> str:
+def percent(value: float | None) -> str:
     return "-" if value is None else f"{value * 100:.2f}"
 
 
-def _number(value: float | None, digits: int = 4) -> str:
+def number(value: float | None, digits: int = 4) -> str:
     if value is None:
         return "-"
     return f"{value:.{digits}g}" if abs(value) < 1e-3 and value != 0 else f"{value:.{digits}f}"
@@ -35,7 +39,7 @@ def _number(value: float | None, digits: int = 4) -> str:
 
 def mode_row(result: ConvertResult, mode: ModeResult) -> list[str]:
     evaluation = mode.evaluation
-    worst = max(evaluation.outputs, key=lambda f: f.relative_l2) if evaluation else None
+    worst = max(evaluation.outputs, key=lambda f: f.relative_l2, default=None) if evaluation else None
     drop = result.top1_drop_points(mode)
     return [
         mode.label,
@@ -43,12 +47,12 @@ def mode_row(result: ConvertResult, mode: ModeResult) -> list[str]:
         f"{mode.size_bytes / 1024:.1f}",
         f"{result.size_ratio(mode):.3f}",
         mode.inputs[0].dtype if mode.inputs else "-",
-        _percent(evaluation.top1 if evaluation else None),
+        percent(evaluation.top1 if evaluation else None),
         "-" if drop is None else f"{drop:+.2f}",
-        _percent(evaluation.agreement if evaluation else None),
-        _number(worst.relative_l2 if worst else None),
-        _number(worst.cosine if worst else None, 6),
-        _number(worst.max_abs_error if worst else None),
+        percent(evaluation.agreement if evaluation else None),
+        number(worst.relative_l2 if worst else None),
+        number(worst.cosine if worst else None, 6),
+        number(worst.max_abs_error if worst else None),
         f"{mode.conversion_seconds:.2f}",
     ]
 
@@ -62,7 +66,7 @@ def reference_row(result: ConvertResult) -> list[str] | None:
         "-",
         "-",
         "float32",
-        _percent(result.reference.top1),
+        percent(result.reference.top1),
         "-",
         "-",
         "-",
@@ -131,8 +135,6 @@ def command_name(result: ConvertResult) -> str:
 
 def layer_rows(result: ConvertResult) -> list[list[str]]:
     """The ranked per-layer errors (ops that only move values are left out)."""
-    from edgeq.conversion.sensitivity import ranked
-
     if not result.layer_errors:
         return []
     return [
@@ -141,9 +143,9 @@ def layer_rows(result: ConvertResult) -> list[list[str]]:
             error.op,
             error.keras_layer or "-",
             f"{error.normalized:.3f}",
-            _number(error.rmse),
-            _number(error.max_abs_error),
-            _number(error.scale, 5),
+            number(error.rmse),
+            number(error.max_abs_error),
+            number(error.scale, 5),
         ]
         for rank, error in enumerate(ranked(result.layer_errors), 1)
     ]
@@ -178,7 +180,7 @@ def accuracy_lines(result: ConvertResult) -> list[str]:
     return lines
 
 
-def _tflm_sentence(check: object) -> str:
+def _tflm_sentence(check: TFLMCheck) -> str:
     if not check.runs or check.reason:
         return f"fails ({check.reason})"
     sentence = (

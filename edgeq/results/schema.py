@@ -1,0 +1,44 @@
+"""The ``kind`` and ``schema_version`` of every JSON file edgeq writes, in one place: each writer
+stamps its file with a Schema's header, each reader checks the file with the same Schema."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from edgeq.errors import InputError
+
+
+@dataclass(frozen=True)
+class Schema:
+    """One JSON file format. ``version`` is the schema_version edgeq writes and the newest it reads."""
+
+    kind: str
+    version: int
+
+    def header(self) -> dict[str, Any]:
+        """The first two keys of every file of this kind."""
+        return {"schema_version": self.version, "kind": self.kind}
+
+    def check(self, data: Any, file: str | Path, hint: str = "") -> dict[str, Any]:
+        """``data`` when it is a JSON object of this kind with a schema_version this edgeq reads.
+
+        Raises InputError naming ``file`` otherwise; ``hint`` (``"; how to fix"``) follows a wrong kind.
+        """
+        if not isinstance(data, dict) or data.get("kind") != self.kind:
+            found = data.get("kind") if isinstance(data, dict) else type(data).__name__
+            raise InputError(f"{file}: not an {self.kind} file (kind {found!r}){hint}")
+        version = data.get("schema_version")
+        if not isinstance(version, int) or version > self.version:
+            raise InputError(
+                f"{file}: schema_version {version!r}; this edgeq reads up to {self.version}: upgrade"
+            )
+        return data
+
+
+CONVERT = Schema("edgeq.convert", 1)  # report.json of edgeq convert and edgeq qat (OUT/convert/)
+INSPECT = Schema("edgeq.inspect", 1)  # edgeq inspect --json (OUT/inspect/<stem>.json)
+BENCH = Schema("edgeq.bench", 1)  # edgeq bench --json (OUT/bench.json)
+RUN = Schema("edgeq.run", 1)  # OUT/run.json of edgeq run
+SCHEMAS = (CONVERT, INSPECT, BENCH, RUN)
