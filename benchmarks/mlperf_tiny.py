@@ -31,7 +31,6 @@ CLOCK_HZ = 120e6
 
 def main() -> None:
     import edgeq
-    from edgeq.bench import bench
     from edgeq.zoo import ZOO, calibration_data
 
     rows = []
@@ -43,7 +42,7 @@ def main() -> None:
             converted = edgeq.convert(folder / f"{name}.keras", calib=folder / f"{name}.npz", mode="int8")
             path = folder / f"{name}_int8.tflite"
             path.write_bytes(converted.mode("int8").tflite)
-            (result,) = bench([path], ["cortex-m4"], clock=CLOCK_HZ).results
+            (result,) = edgeq.benchmark([path], ["cortex-m4"], clock=CLOCK_HZ).results
             if not result.ok:
                 raise SystemExit(f"{name}: {result.error or 'output check failed'}")
             rows.append(

@@ -27,8 +27,8 @@ __all__ = [
 
 if TYPE_CHECKING:
     from edgeq.android.export import export_android
+    from edgeq.api import bench as benchmark
     from edgeq.api import convert, export_mcu, inspect, qat
-    from edgeq.bench import bench as benchmark
     from edgeq.bench.results import BenchReport
     from edgeq.inspection import InspectResult
     from edgeq.mcu.bundle import ExportResult
@@ -40,7 +40,7 @@ _LAZY = {
     "export_mcu": ("edgeq.api", "export_mcu"),
     "export_android": ("edgeq.android.export", "export_android"),
     "qat": ("edgeq.api", "qat"),
-    "benchmark": ("edgeq.bench", "bench"),  # edgeq.bench is the sub-package
+    "benchmark": ("edgeq.api", "bench"),
     "BenchReport": ("edgeq.bench.results", "BenchReport"),
     "ConvertResult": ("edgeq.results", "ConvertResult"),
     "ModeResult": ("edgeq.results", "ModeResult"),

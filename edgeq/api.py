@@ -6,12 +6,15 @@ import platform
 import re
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from importlib import metadata
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from edgeq.bench import BenchOptions, BenchReport
+from edgeq.bench import run as run_bench
 from edgeq.conversion.mixed import DEFAULT_MAX_TRIALS
 from edgeq.conversion.modes import Variant, parse_modes
 from edgeq.data import Dataset, Preprocessing, prepare_dataset, read_dataset
@@ -24,7 +27,7 @@ from edgeq.version import __version__
 if TYPE_CHECKING:
     from edgeq.conversion.loading import SourceModel
 
-__all__ = ["convert", "export_mcu", "inspect", "qat"]
+__all__ = ["bench", "convert", "export_mcu", "inspect", "qat"]
 
 Progress = Callable[[str], None]
 DEBUG_SAMPLES = 200
@@ -385,3 +388,31 @@ def package_versions(packages: Sequence[str]) -> dict[str, str]:
             except metadata.PackageNotFoundError:
                 versions[package] = "not installed"
     return versions
+
+
+def bench(
+    models: Sequence[str | Path],
+    targets: str | Sequence[str] = "host",
+    options: BenchOptions | None = None,
+    progress: Progress | None = None,
+    **settings: Any,
+) -> BenchReport:
+    """Benchmark every .tflite model on every target (comma-separated text or a list).
+
+    ``host``: LiteRT latency on this machine. ``cortex-m3|m4|m7|m55``, ``lm3s6965``: edgeq's C
+    engine built with arm-none-eabi-gcc and run under QEMU, output-checked against the engine
+    compiled for this machine and TFLite Micro; instructions counted, cycles and latency at the
+    clock estimated, flash and RAM from the linker map. ``rpi4|rpi5``: LiteRT in an emulated
+    aarch64 Debian with a pinned core. ``ssh://user@host[:port]``: LiteRT on a Linux board.
+    ``adb[:SERIAL]``: TFLite's ``benchmark_model`` on an Android phone. ``serial:PORT[@BAUD]``:
+    the self-test line of an edgeq firmware bundle on a board. How they run is ``options``
+    (a BenchOptions), with ``settings`` (BenchOptions fields: ``runs=30``, ``clock="48MHz"``)
+    replacing its values.
+
+    Returns a BenchReport, ordered by model, then target as given; a model that failed on a
+    target (BenchFailure) is recorded in its result and the others go on. Raises InputError for
+    bad targets, options or files, ToolchainError when a needed program is missing, DeviceError
+    when a device cannot be reached or answers wrongly, TypeError for a setting that is not a
+    BenchOptions field.
+    """
+    return run_bench(models, targets, replace(options or BenchOptions(), **settings), progress)

@@ -33,6 +33,24 @@ class DeviceError(EdgeqError):
     exit_code = 4
 
 
+class BenchFailure(EdgeqError):
+    """One model could not be benchmarked on one target: it did not build, fit, run or answer there.
+
+    ``edgeq bench`` records it in that model's row for ``target`` and goes on with the other runs
+    (one that no single model can be blamed for, such as the host's timing process, ends the
+    benchmark); ``exit_code`` is that of the cause (2 for a model that does not fit).
+    """
+
+    def __init__(self, target: str, reason: str, exit_code: int = 1) -> None:
+        super().__init__(reason)
+        self.target = target
+        self.reason = reason
+        self.exit_code = exit_code
+
+    def __reduce__(self) -> tuple[type[BenchFailure], tuple[str, str, int]]:
+        return type(self), (self.target, self.reason, self.exit_code)
+
+
 class ConversionError(EdgeqError):
     """TensorFlow's converter failed for a reason edgeq cannot attribute to the user's input."""
 

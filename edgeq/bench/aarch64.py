@@ -17,16 +17,18 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from edgeq.bench.counting import counting_plugin, read_counts
-from edgeq.bench.host import BenchModel, run_runner
+from edgeq.bench.host import run_runner
+from edgeq.bench.options import BenchOptions
 from edgeq.bench.results import BenchResult, Figure, OutputCheck, differing_bytes
-from edgeq.errors import EdgeqError, ToolchainError
+from edgeq.bench.runs import BenchModel, Progress, attempt
+from edgeq.errors import BenchFailure, EdgeqError, ToolchainError
 from edgeq.toolchain import cache_dir, require, version
 
 ROOTFS_RECIPE = "bookworm-python3-litert-1"  # change when the recipe below changes
@@ -179,7 +181,9 @@ def guest_command(root: Path, core: Core, plugin_args: str | None = None) -> lis
 def bench_aarch64(
     model: BenchModel, target: str, progress: Callable[[str], None], xnnpack: bool = True, runs: int = 3
 ) -> BenchResult:
-    """Check and count ``model`` in LiteRT on the emulated ``target`` (rpi4 or rpi5)."""
+    """Check and count ``model`` in LiteRT on the emulated ``target`` (rpi4 or rpi5). Raises
+    BenchFailure when LiteRT or the counter fails there, EdgeqError when the root filesystem
+    cannot be built."""
     core = CORES[target]
     require("qemu-aarch64", "to emulate aarch64 Linux (the dynamic build, which loads plugins)")
     root = ensure_rootfs(progress)
@@ -197,18 +201,20 @@ def bench_aarch64(
         for sub in ("x86", "check", "count"):
             (work / sub).mkdir()
         request = {"runs": 1, "warmup": 0, "threads": 1, "resolver": "reference"}
-        run_runner([sys.executable], [model], request, TIMEOUT_S, work / "x86", outputs=True)
+        run_runner([sys.executable], [model], request, TIMEOUT_S, work / "x86", target, outputs=True)
         expected = np.load(work / "x86" / "output0.npy")
         guest = guest_command(root, core)
-        checked = _in_guest(guest, environment, model, request, work / "check", outputs=True)
+        checked = _in_guest(guest, environment, model, request, work / "check", target, outputs=True)
         got = np.load(work / "check" / "output0.npy")
         counts_file = work / "counts.txt"
         counting = guest_command(root, core, f"marker_syscall={LSEEK_AARCH64},out={counts_file}")
         count_request = {"runs": runs, "warmup": 1, "threads": 1, "resolver": resolver, "markers": True}
-        _in_guest(counting, environment, model, count_request, work / "count")
+        _in_guest(counting, environment, model, count_request, work / "count", target)
         _, sections, _ = read_counts(counts_file)
     if len(sections) != runs:
-        raise EdgeqError(f"the instruction counter saw {len(sections)} invokes on {target}, expected {runs}")
+        raise BenchFailure(
+            target, f"the instruction counter saw {len(sections)} invokes on {target}, expected {runs}"
+        )
     differing = differing_bytes(got, expected)
     check = OutputCheck(
         differing == 0,
@@ -255,9 +261,37 @@ def _in_guest(
     model: BenchModel,
     request: dict,
     work: Path,
+    target: str,
     outputs: bool = False,
 ) -> dict:
     # Files under a host folder that does not exist inside the root filesystem resolve to the host's,
     # so the guest reads the model and writes its outputs in ``work`` directly.
     wrapped = ["env", "-i", *(f"{k}={v}" for k, v in environment.items()), *command]
-    return run_runner(wrapped, [model], request, TIMEOUT_S, work, outputs=outputs)
+    return run_runner(wrapped, [model], request, TIMEOUT_S, work, target, outputs=outputs)
+
+
+class Aarch64Runner:
+    """``rpi4``, ``rpi5``: LiteRT in the emulated aarch64 Debian, each model checked and counted."""
+
+    forms = tuple(CORES)
+
+    def accepts(self, target: str) -> bool:
+        return target in CORES
+
+    def environment(self) -> dict[str, str]:
+        return {"qemu-aarch64": version("qemu-aarch64")}
+
+    def run(
+        self, models: Sequence[BenchModel], targets: Sequence[str], options: BenchOptions, say: Progress
+    ) -> dict[str, list[BenchResult]]:
+        results: dict[str, list[BenchResult]] = {}
+        for target in targets:
+            results[target] = []
+            for model in models:
+                say(f"{Path(model.path).name} on {target} (QEMU aarch64 user mode)")
+
+                def run(m: BenchModel = model, t: str = target) -> BenchResult:
+                    return bench_aarch64(m, t, say, options.xnnpack)
+
+                results[target].append(attempt(model, target, run))
+        return results

@@ -19,17 +19,16 @@ import shutil
 import struct
 import subprocess
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from edgeq.bench.host import BenchModel
+from edgeq.bench.options import BenchOptions
 from edgeq.bench.results import BenchResult, Figure
-from edgeq.errors import DeviceError, EdgeqError, InputError
+from edgeq.bench.runs import BenchModel, DeviceRunner, Progress, as_failure
+from edgeq.errors import BenchFailure, DeviceError, EdgeqError, InputError
 from edgeq.toolchain import require
-
-Progress = Callable[[str], None]
 
 DOCS = "https://ai.google.dev/edge/litert/models/measurement"
 BINARY_ENV = "EDGEQ_BENCHMARK_MODEL"
@@ -534,16 +533,18 @@ def _bench_one(
     common = {"model": model.path, "sha256": model.sha256, "target": target, "platform": phone.platform()}
     try:
         if status != 0:
-            raise EdgeqError(
-                f"benchmark_model failed on {phone.name} (exit status {status}): {_failure_reason(output)}"
+            why = _failure_reason(output)
+            raise BenchFailure(
+                target, f"benchmark_model failed on {phone.name} (exit status {status}): {why}"
             )
         parsed = parse_benchmark_output(output)
     except EdgeqError as exc:
-        tail_lines = [line for line in output.splitlines() if line.strip()][-15:]
+        failure = as_failure(target, exc)
+        details.update(exit_code=failure.exit_code, exit_status=status,
+                       output_tail=[line for line in output.splitlines() if line.strip()][-15:])  # fmt: skip
         return BenchResult(
-            **common, runtime=run.runtime(None), toolchain=toolchain, error=str(exc),
-            details={**details, "exit_code": exc.exit_code, "exit_status": status, "output_tail": tail_lines},
-        )  # fmt: skip
+            **common, runtime=run.runtime(None), toolchain=toolchain, error=failure.reason, details=details
+        )
     details.update(
         runs=parsed.runs, warmup=parsed.warmup_runs, delegation=list(parsed.delegation),
         warmup_avg_ms=None if parsed.warmup_avg_us is None else round(parsed.warmup_avg_us / 1e3, 4),
@@ -644,3 +645,17 @@ def _last_line(text: str) -> str:
 def _first_line(text: str) -> str:
     lines = [line.strip() for line in text.splitlines() if line.strip()]
     return lines[0] if lines else "unknown"
+
+
+def _run_on_phone(
+    models: Sequence[BenchModel], target: str, options: BenchOptions, say: Progress
+) -> list[BenchResult]:
+    """The adb runner's one target: a model benchmark_model cannot run gets a failed row, a phone
+    that is not ready ends the benchmark (DeviceError)."""
+    return bench_adb(models, options.benchmark_model, parse_adb_target(target), options.runs, options.warmup,
+                     options.threads, options.xnnpack, say, options.device_timeout)  # fmt: skip
+
+
+ADB_RUNNER = DeviceRunner(
+    ("adb[:SERIAL]",), parse_adb_target, _run_on_phone, prefixes=("adb:",), names=("adb",)
+)

@@ -8,29 +8,21 @@ import platform
 import subprocess
 import sys
 import tempfile
-from dataclasses import dataclass
+from collections.abc import Sequence
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from edgeq.bench.options import BenchOptions
 from edgeq.bench.results import BenchResult, Figure
-from edgeq.errors import EdgeqError
+from edgeq.bench.runs import BenchModel, Progress
+from edgeq.errors import BenchFailure
 
 # a self-contained script copied to the device (or a temporary folder) and run there
 RUNNER = resources.files("edgeq.bench") / "device_runner.py"
 RESOLVERS = {"default": "XNNPACK", "no_xnnpack": "no XNNPACK", "reference": "reference kernels"}
-
-
-@dataclass(frozen=True)
-class BenchModel:
-    """A model to benchmark: its path, bytes, sha256 and one input tensor (raw values)."""
-
-    path: str
-    tflite: bytes
-    sha256: str
-    sample: np.ndarray
 
 
 def run_runner(
@@ -39,10 +31,12 @@ def run_runner(
     request: dict[str, Any],
     timeout: float,
     work: Path,
+    target: str,
     outputs: bool = False,
 ) -> dict[str, Any]:
     """Write the models and their inputs into ``work``, run ``device_runner.py`` with ``python``
-    (a command, e.g. a QEMU command line ending in the guest's python) and return its JSON."""
+    (a command, e.g. a QEMU command line ending in the guest's python) and return its JSON.
+    Raises BenchFailure (for ``target``) when the runner times out or fails."""
     entries = []
     for index, model in enumerate(models):
         model_path, input_path = work / f"model{index}.tflite", work / f"input{index}.npy"
@@ -65,14 +59,14 @@ def run_runner(
             check=False,
         )
     except subprocess.TimeoutExpired:
-        raise EdgeqError(f"the LiteRT runner did not finish within {timeout:.0f} s") from None
+        raise BenchFailure(target, f"the LiteRT runner did not finish within {timeout:.0f} s") from None
     line = next((line for line in reversed(done.stdout.splitlines()) if line.startswith("{")), None)
     if line is None:
         said = (done.stderr.strip().splitlines() or ["no output"])[-1]
-        raise EdgeqError(f"the LiteRT runner failed (exit status {done.returncode}): {said[:200]}")
+        raise BenchFailure(target, f"the LiteRT runner failed (exit status {done.returncode}): {said[:200]}")
     result = json.loads(line)
     if not result.get("ok"):
-        raise EdgeqError(f"the LiteRT runner failed: {result.get('error')}")
+        raise BenchFailure(target, f"the LiteRT runner failed: {result.get('error')}")
     return result
 
 
@@ -83,9 +77,29 @@ def bench_host(
     after ``warmup``, load and first-invoke time, memory."""
     request = {"runs": runs, "warmup": warmup, "threads": threads, "resolver": resolver}
     with tempfile.TemporaryDirectory(prefix="edgeq-host-") as work:
-        result = run_runner([sys.executable], models, request, timeout=1800, work=Path(work))
+        result = run_runner([sys.executable], models, request, timeout=1800, work=Path(work), target="host")
     platform_info = {"machine": platform.machine(), "processor": _cpu_name(), "python": result["python"]}
     return runner_results(models, result, "host", platform_info, request)
+
+
+class HostRunner:
+    """``host``: LiteRT on this machine. A failure of the one process that times every model is
+    not one model's: its BenchFailure ends the benchmark."""
+
+    forms = ("host",)
+
+    def accepts(self, target: str) -> bool:
+        return target == "host"
+
+    def environment(self) -> dict[str, str]:
+        return {}
+
+    def run(
+        self, models: Sequence[BenchModel], targets: Sequence[str], options: BenchOptions, say: Progress
+    ) -> dict[str, list[BenchResult]]:
+        runs, threads = options.runs, options.threads
+        say(f"timing {len(models)} model(s) in LiteRT on this machine ({runs} runs each, interleaved)")
+        return {"host": bench_host(list(models), runs, options.warmup, threads, options.litert_resolver)}
 
 
 def runner_results(

@@ -18,12 +18,15 @@ import re
 import shlex
 import subprocess
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from edgeq.bench.host import BenchModel
+from edgeq.bench.options import BenchOptions
 from edgeq.bench.results import BenchResult, Figure, OutputCheck
+from edgeq.bench.runs import BenchModel, DeviceRunner, Progress
+from edgeq.cnames import suggest_identifier
 from edgeq.errors import DeviceError, InputError, ToolchainError
 
 DEFAULT_BAUD = 115200
@@ -167,3 +170,20 @@ def bench_serial(
         detail=f"the board compared its outputs: result={line.result}, largest difference {max_diff}",
     )  # fmt: skip
     return BenchResult(**base, figures=tuple(figures), output_check=check, details=details)
+
+
+def _run_on_port(
+    models: Sequence[BenchModel], target: str, options: BenchOptions, say: Progress
+) -> list[BenchResult]:
+    """The serial runner's one target: the self-test line of the bundle the board runs."""
+    if len(models) != 1:
+        raise InputError(f"--on {target}: the board runs one firmware bundle, so give exactly one model")
+    port = parse_serial_target(target)
+    say(f"reading the self-test of the bundle on {port.port}")
+    expected = suggest_identifier(Path(models[0].path).stem)  # the bundle's default --name
+    return [bench_serial(models[0], port, options.flash_command, options.device_timeout, expected)]
+
+
+SERIAL_RUNNER = DeviceRunner(
+    ("serial:PORT[@BAUD]",), parse_serial_target, _run_on_port, prefixes=("serial:",)
+)

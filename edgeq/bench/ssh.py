@@ -18,14 +18,17 @@ import shlex
 import shutil
 import subprocess
 import tarfile
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from edgeq.bench.host import RUNNER, BenchModel, runner_results
+from edgeq.bench.host import RUNNER, runner_results
+from edgeq.bench.options import BenchOptions
 from edgeq.bench.results import BenchResult
+from edgeq.bench.runs import BenchModel, DeviceRunner, Progress
 from edgeq.errors import DeviceError, InputError, ToolchainError
 
 CONNECT_TIMEOUT_S = 10
@@ -188,3 +191,19 @@ def _failure(target: SSHTarget, code: int, stdout: str, stderr: str, python: str
     if code in (97, 98):
         return DeviceError(f"{target.name} could not unpack the runner in a temporary folder: {said}")
     return DeviceError(f"the LiteRT runner failed on {target.name} (exit status {code}): {said}")
+
+
+def _run_on_board(
+    models: Sequence[BenchModel], target: str, options: BenchOptions, say: Progress
+) -> list[BenchResult]:
+    """The ssh runner's one target. A board that cannot be reached, or lacks the runtime, is no
+    one model's failure: its DeviceError ends the benchmark."""
+    board, runs = parse_ssh_target(target), options.runs
+    say(f"timing {len(models)} model(s) in LiteRT on {board.name} ({runs} runs each, interleaved)")
+    return bench_ssh(
+        list(models), board, runs, options.warmup, options.threads, options.litert_resolver,
+        options.remote_python, options.ssh_config, options.device_timeout,
+    )  # fmt: skip
+
+
+SSH_RUNNER = DeviceRunner(("ssh://user@host[:port]",), parse_ssh_target, _run_on_board, prefixes=("ssh://",))

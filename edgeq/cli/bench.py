@@ -50,7 +50,7 @@ def bench(
 ) -> None:
     """Benchmark models on this machine (LiteRT), emulated Cortex-M boards (edgeq's C engine under
     QEMU) and emulated Raspberry Pi CPUs (LiteRT under QEMU aarch64), with output checks."""
-    from edgeq.bench import bench as run_bench
+    from edgeq.api import bench as run_bench
 
     report = run_bench(
         models,

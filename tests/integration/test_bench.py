@@ -114,7 +114,7 @@ def test_flash_and_ram_split_equals_the_elf_sizes(kws_file, tmp_path):
 
 def test_every_board_runs_every_zoo_model_that_fits(zoo_int8, tmp_path):
     _require_arm()
-    from edgeq.bench import bench
+    from edgeq.api import bench
     from edgeq.bench.boards import BOARDS
 
     name, _, mode = zoo_int8
