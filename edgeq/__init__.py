@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from edgeq.version import __version__
 
 __all__ = [
+    "BenchOptions",
     "BenchReport",
     "ConvertResult",
     "ExportResult",
@@ -29,6 +30,7 @@ if TYPE_CHECKING:
     from edgeq.android.export import export_android
     from edgeq.api import bench as benchmark
     from edgeq.api import convert, export_mcu, inspect, qat
+    from edgeq.bench.options import BenchOptions
     from edgeq.bench.results import BenchReport
     from edgeq.inspection import InspectResult
     from edgeq.mcu.bundle import ExportResult
@@ -40,7 +42,8 @@ _LAZY = {
     "export_mcu": ("edgeq.api", "export_mcu"),
     "export_android": ("edgeq.android.export", "export_android"),
     "qat": ("edgeq.api", "qat"),
-    "benchmark": ("edgeq.api", "bench"),
+    "benchmark": ("edgeq.api", "bench"),  # not "bench": edgeq.bench is the sub-package
+    "BenchOptions": ("edgeq.bench.options", "BenchOptions"),
     "BenchReport": ("edgeq.bench.results", "BenchReport"),
     "ConvertResult": ("edgeq.results", "ConvertResult"),
     "ModeResult": ("edgeq.results", "ModeResult"),

@@ -94,8 +94,7 @@ def run(argv: list[str]) -> int:
         where = f" (see {context.command_path} --help)" if context is not None else ""
         if "--debug" in argv and getattr(exc, "option_name", None) == "--debug":
             where = (
-                ": --debug is edgeq's own option, "
-                f"put it before the command (edgeq --debug {argv[0]} ...)"
+                f": --debug is edgeq's own option, put it before the command (edgeq --debug {argv[0]} ...)"
             )
         print(f"error: {exc.format_message()}{where}", file=sys.stderr)
         return exc.exit_code

@@ -10,7 +10,8 @@ from rich import box
 from rich.table import Table
 
 from edgeq.cli.common import progress, stdout
-from edgeq.errors import EdgeqError
+from edgeq.cli.options import JsonFile
+from edgeq.errors import BenchFailure
 
 
 def bench(
@@ -44,9 +45,8 @@ def bench(
     device_timeout: float = typer.Option(
         600, "--device-timeout", help="Seconds allowed for each device run."
     ),
-    json_path: Path = typer.Option(None, "--json", help="Also write the results to this JSON file."),
+    json_path: JsonFile = None,
     as_json: bool = typer.Option(False, "--print-json", help="Print the results as JSON."),
-    debug: bool = typer.Option(False, "--debug", help="Show tracebacks on errors."),
 ) -> None:
     """Benchmark models on this machine (LiteRT), emulated Cortex-M boards (edgeq's C engine under
     QEMU) and emulated Raspberry Pi CPUs (LiteRT under QEMU aarch64), with output checks."""
@@ -82,12 +82,12 @@ def bench(
         reason = (
             first.error or "the output check failed: the target's output bytes differ from the references"
         )
-        error = EdgeqError(
+        raise BenchFailure(
+            first.target,
             f"{len(failed)} of {len(report.results)} benchmarks failed; first: "
-            f"{Path(first.model).name} on {first.target}: {reason}"
+            f"{Path(first.model).name} on {first.target}: {reason}",
+            int(first.details.get("exit_code", 1)),
         )
-        error.exit_code = int(first.details.get("exit_code", 1))
-        raise error
 
 
 def _number(value: float | None, unit: str = "") -> str:
