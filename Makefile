@@ -44,7 +44,7 @@ test: setup toolchains
 	$(BIN)/python -m pytest
 
 lint: setup
-	$(BIN)/ruff check edgeq tests benchmarks datasets
+	$(BIN)/ruff check edgeq tests benchmarks datasets tools
 
 # dist/: the sdist, then the wheel built from it, with the set-up's setuptools (no network needed)
 wheel: setup
