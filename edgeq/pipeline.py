@@ -96,9 +96,9 @@ def run_pipeline(config: RunConfig, force: bool = False, progress: Progress | No
     )
 
     def do_convert() -> None:
-        import edgeq
+        from edgeq import api
 
-        result = edgeq.convert(
+        result = api.convert(
             config.model, calib=config.calib, eval=config.eval, mode=list(config.modes), io=config.io,
             calib_samples=config.calib_samples, eval_samples=config.eval_samples, seed=config.seed,
             scale=config.scale, mean=config.mean, std=config.std, layer_report=config.layer_report,
@@ -114,11 +114,11 @@ def run_pipeline(config: RunConfig, force: bool = False, progress: Progress | No
     inspect_print = _fingerprint(list(tflite.values()), {})
 
     def do_inspect() -> None:
-        import edgeq
+        from edgeq import api
 
         with atomic_output_dir(inspect_folder, force=True) as staging:
             for path in tflite.values():
-                result = edgeq.inspect(path)
+                result = api.inspect(path)
                 (staging / f"{path.stem}.json").write_text(json.dumps(result.to_dict(), indent=2) + "\n")
 
     stage("inspect", inspect_print, [inspect_folder / f"{p.stem}.json" for p in tflite.values()], do_inspect)
@@ -130,9 +130,9 @@ def run_pipeline(config: RunConfig, force: bool = False, progress: Progress | No
         export_print = _fingerprint([chosen, config.export.labels], config.raw.get("export", {}))
 
         def do_export() -> None:
-            import edgeq
+            from edgeq import api
 
-            edgeq.export_mcu(chosen, export_folder, template=config.export.template,
+            api.export_mcu(chosen, export_folder, template=config.export.template,
                              labels=config.export.labels, force=True)  # fmt: skip
 
         stage("export", export_print, [export_folder], do_export)
@@ -144,9 +144,9 @@ def run_pipeline(config: RunConfig, force: bool = False, progress: Progress | No
         bench_print = _fingerprint(files, config.raw.get("bench", {}))
 
         def do_bench() -> None:
-            import edgeq
+            from edgeq import api
 
-            report = edgeq.benchmark(
+            report = api.bench(
                 files, bench.targets, clock=bench.clock, runs=bench.runs, warmup=bench.warmup,
                 seed=config.seed, progress=lambda m: say(f"      {m}"), remote_python=bench.remote_python,
                 ssh_config=bench.ssh_config, benchmark_model=bench.benchmark_model,
@@ -176,7 +176,8 @@ def _write_report(out: Path) -> tuple[str, ...]:
 
 
 def _converted_files(folder: Path) -> dict[str, Path]:
-    report = json.loads((folder / "report.json").read_text())
+    path = folder / "report.json"
+    report = schema.CONVERT.check(json.loads(path.read_text(encoding="utf-8")), path)
     return {mode["key"]: folder / mode["file"] for mode in report["modes"]}
 
 
