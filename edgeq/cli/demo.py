@@ -35,5 +35,5 @@ def demo(
         )
         stdout.print(
             f"try: edgeq convert {output}/digits_cnn.keras --calib {output}/calib.npz "
-            f"--eval {output}/test.npz --scale 0.0625 --mode int8 -o out/"
+            f"--eval {output}/test.npz --scale 0.0625 --mode int8 -o out-int8/"
         )
