@@ -10,7 +10,7 @@ from typing import Any
 
 from edgeq.engine.report import EngineMemory, engine_memory
 from edgeq.results import schema
-from edgeq.runtimes.runners import ArenaMeasurement, StepResult, TFLMReport, check_litert, check_tflm
+from edgeq.runtimes.runners import StepResult, TFLMReport, check_litert, check_tflm
 from edgeq.runtimes.tensors import TensorInfo
 from edgeq.tflite import ModelGraph, read_tflite
 from edgeq.tflite.analysis import OperatorCost, QuantizationSummary, operator_costs, quantization_summary
@@ -135,15 +135,15 @@ class InspectReport:
             size_bytes=int(model["size_bytes"]),
             inputs=tuple(_tensor(tensor) for tensor in data.get("inputs") or ()),
             outputs=tuple(_tensor(tensor) for tensor in data.get("outputs") or ()),
-            operators=tuple(_operator(op) for op in data["operators"]),
+            operators=tuple(OperatorCost.from_dict(op) for op in data["operators"]),
             parameters=int(totals["parameters"]),
             weight_bytes=int(totals["weight_bytes"]),
             macs=int(totals["macs"]),
             op_types=tuple(totals.get("op_types") or ()),
             memory=PlanSummary.from_dict(data["memory_plan"]),
-            quantization=_quantization(data["quantization"]),
-            tflm=_tflm(targets["tflm"]),
-            engine=_engine(targets["edgeq_c_engine"]),
+            quantization=QuantizationSummary.from_dict(data["quantization"]),
+            tflm=TFLMReport.from_dict(targets["tflm"]),
+            engine=EngineMemory.from_dict(targets["edgeq_c_engine"]),
             litert=TargetCheck.from_dict(targets["litert"]),
             flex_ops=tuple(targets.get("flex_ops") or ()),
             custom_ops=tuple(targets.get("custom_ops") or ()),
@@ -271,58 +271,6 @@ def inspect(model: str | Path) -> InspectResult:
 
 def _tensor(data: dict[str, Any]) -> TensorInfo:
     return TensorInfo(**{**data, "shape": tuple(data["shape"])})
-
-
-def _operator(data: dict[str, Any]) -> OperatorCost:
-    return OperatorCost(
-        index=int(data["index"]),
-        opcode=str(data["op"]),
-        version=int(data.get("version", 1)),
-        output_shape=tuple(data.get("output_shape") or ()),
-        parameters=int(data["parameters"]),
-        macs=int(data["macs"]),
-        summary=str(data.get("summary") or ""),
-    )
-
-
-def _quantization(data: dict[str, Any]) -> QuantizationSummary:
-    """QuantizationSummary from its ``to_dict`` (its scheme follows from the dtypes)."""
-    return QuantizationSummary(
-        activation_dtypes=dict(data["activation_dtypes"]),
-        weight_dtypes=dict(data["weight_dtypes"]),
-        per_channel_weights=int(data["per_channel_weights"]),
-        per_tensor_weights=int(data["per_tensor_weights"]),
-        float_ops=tuple(data.get("float_ops") or ()),
-    )
-
-
-def _tflm(data: dict[str, Any]) -> TFLMReport:
-    arena = data.get("arena")
-    measured = None
-    if arena:
-        measured = ArenaMeasurement(
-            minimum_bytes=int(arena["minimum_bytes"]),
-            fails_at_minus_16=bool(arena["fails_with_16_bytes_less"]),
-            head_bytes=int(arena["head_bytes"]),
-            tail_bytes=int(arena["tail_bytes"]),
-            allocations=tuple(arena.get("allocations") or ()),
-            note=str(arena["note"]),
-        )
-    return TFLMReport(
-        runs=bool(data["runs"]), failing_op=data.get("failing_op"), reason=data.get("reason"), arena=measured
-    )
-
-
-def _engine(data: dict[str, Any]) -> EngineMemory:
-    """EngineMemory from its ``to_dict`` (its ratio and how follow from the rest)."""
-    return EngineMemory(
-        supported=bool(data["supported"]),
-        reason=data.get("reason"),
-        activation_bytes=int(data["activation_buffer_bytes"]),
-        constant_bytes=int(data["constant_bytes"]),
-        overlapping_pairs=int(data["outputs_overlapping_inputs"]),
-        tflm_arena_bytes=data.get("tflm_minimum_arena_bytes"),
-    )
 
 
 def _target(name: str, step: StepResult) -> TargetCheck:

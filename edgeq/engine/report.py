@@ -35,6 +35,18 @@ class EngineMemory:
             tflm_arena_bytes=tflm_arena_bytes,
         )
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> EngineMemory:
+        """From ``to_dict``: the ratio and the how follow from the rest."""
+        return cls(
+            supported=bool(data["supported"]),
+            reason=data.get("reason"),
+            activation_bytes=int(data["activation_buffer_bytes"]),
+            constant_bytes=int(data["constant_bytes"]),
+            overlapping_pairs=int(data["outputs_overlapping_inputs"]),
+            tflm_arena_bytes=data.get("tflm_minimum_arena_bytes"),
+        )
+
     @property
     def ratio(self) -> float | None:
         """Engine RAM over TFLM's measured minimum arena."""

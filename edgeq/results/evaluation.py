@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from edgeq.runtimes.runners import TFLMCheck
+    pass
 
 
 @dataclass(frozen=True)
@@ -72,28 +72,6 @@ class Evaluation:
             agreement=data.get("agreement"),
             outputs=tuple(OutputFidelity.from_dict(output) for output in data.get("outputs") or ()),
         )
-
-
-def tflm_check_from_dict(data: dict[str, Any]) -> TFLMCheck:
-    """A TFLMCheck (``edgeq.runtimes.runners``) from its ``to_dict``."""
-    from edgeq.runtimes.runners import OpDifference, TFLMCheck
-
-    return TFLMCheck(
-        runs=bool(data["runs"]),
-        reason=data.get("reason"),
-        samples=int(data["samples"]),
-        identical=int(data["identical_to_litert_reference"]),
-        max_abs_difference=data["max_abs_difference"],
-        first_differences=tuple(
-            OpDifference(
-                op_index=d["op_index"],
-                op=d["op"],
-                samples=d["samples"],
-                max_abs_difference=d["max_abs_difference"],
-            )
-            for d in data.get("first_differences") or ()
-        ),
-    )
 
 
 def _json_float(value: float) -> float | None:

@@ -6,7 +6,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from edgeq.results.evaluation import tflm_check_from_dict
 from edgeq.results.layers import LayerError
 
 if TYPE_CHECKING:
@@ -89,6 +88,8 @@ class MixedPrecision:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> MixedPrecision:
         """Read ``to_dict``'s output (``conversions_tried`` is the number of trials)."""
+        from edgeq.runtimes.runners import TFLMCheck  # numpy and the child-process machinery: only when read
+
         return cls(
             budget=data["budget"],
             metric=str(data["metric"]),
@@ -101,7 +102,7 @@ class MixedPrecision:
             int8_size_bytes=int(data["int8_size_bytes"]),
             size_bytes=data.get("size_bytes"),
             trials=tuple(Trial.from_dict(trial) for trial in data.get("trials") or ()),
-            tflm=tflm_check_from_dict(data["tflm"]) if data.get("tflm") else None,
+            tflm=TFLMCheck.from_dict(data["tflm"]) if data.get("tflm") else None,
             message=str(data["message"]),
             io=str(data.get("io", "int8")),
         )

@@ -5,8 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from edgeq.results.evaluation import tflm_check_from_dict
-
 if TYPE_CHECKING:
     from edgeq.runtimes.runners import TFLMCheck
 
@@ -76,6 +74,8 @@ class QATReport:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> QATReport:
         """Read ``to_dict``'s output (its history is rounded to 6 decimals)."""
+        from edgeq.runtimes.runners import TFLMCheck  # numpy and the child-process machinery: only when read
+
         low, high = data["input_range"]
         return cls(
             epochs=int(data["epochs"]),
@@ -88,5 +88,5 @@ class QATReport:
             layers=tuple(QATLayer.from_dict(layer) for layer in data.get("layers") or ()),
             method=str(data["method"]),
             mode_key=str(data["mode"]),
-            tflm=tflm_check_from_dict(data["tflm"]) if data.get("tflm") else None,
+            tflm=TFLMCheck.from_dict(data["tflm"]) if data.get("tflm") else None,
         )

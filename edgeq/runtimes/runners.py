@@ -164,6 +164,17 @@ class ArenaMeasurement:
             "note": self.note,
         }
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ArenaMeasurement:
+        return cls(
+            minimum_bytes=int(data["minimum_bytes"]),
+            fails_at_minus_16=bool(data["fails_with_16_bytes_less"]),
+            head_bytes=int(data["head_bytes"]),
+            tail_bytes=int(data["tail_bytes"]),
+            allocations=tuple(data.get("allocations") or ()),
+            note=str(data["note"]),
+        )
+
 
 @dataclass(frozen=True)
 class TFLMReport:
@@ -181,6 +192,16 @@ class TFLMReport:
             "reason": self.reason,
             "arena": self.arena.to_dict() if self.arena else None,
         }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> TFLMReport:
+        arena = data.get("arena")
+        return cls(
+            runs=bool(data["runs"]),
+            failing_op=data.get("failing_op"),
+            reason=data.get("reason"),
+            arena=ArenaMeasurement.from_dict(arena) if arena else None,
+        )
 
 
 def check_tflm(model: bytes) -> TFLMReport:
@@ -265,6 +286,17 @@ class TFLMCheck:
             "first_differences": [d.to_dict() for d in self.first_differences],
         }
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> TFLMCheck:
+        return cls(
+            runs=bool(data["runs"]),
+            reason=data.get("reason"),
+            samples=int(data["samples"]),
+            identical=int(data["identical_to_litert_reference"]),
+            max_abs_difference=data["max_abs_difference"],
+            first_differences=tuple(OpDifference.from_dict(d) for d in data.get("first_differences") or ()),
+        )
+
 
 # Differences between the two runtimes' integer kernels that edgeq has pinned down.
 KNOWN_KERNEL_DIFFERENCES = {
@@ -292,6 +324,11 @@ class OpDifference:
     def to_dict(self) -> dict[str, Any]:
         return {"op_index": self.op_index, "op": self.op, "samples": self.samples,
                 "max_abs_difference": self.max_abs_difference, "known_cause": self.known_cause}  # fmt: skip
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> OpDifference:
+        """``known_cause`` is not read: it follows from the op."""
+        return cls(data["op_index"], data["op"], data["samples"], data["max_abs_difference"])
 
 
 def compare_tflm_with_reference(model: bytes, inputs: np.ndarray) -> TFLMCheck:

@@ -50,6 +50,18 @@ class OperatorCost:
             "summary": self.summary,
         }
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> OperatorCost:
+        return cls(
+            index=int(data["index"]),
+            opcode=str(data["op"]),
+            version=int(data.get("version", 1)),
+            output_shape=tuple(data.get("output_shape") or ()),
+            parameters=int(data["parameters"]),
+            macs=int(data["macs"]),
+            summary=str(data.get("summary") or ""),
+        )
+
 
 def parameter_tensors(subgraph: Subgraph) -> set[int]:
     """Indices of constant tensors consumed as data by at least one operator."""
@@ -175,6 +187,17 @@ class QuantizationSummary:
             "per_tensor_weights": self.per_tensor_weights,
             "float_ops": list(self.float_ops),
         }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> QuantizationSummary:
+        """From ``to_dict``: the scheme follows from the dtypes."""
+        return cls(
+            activation_dtypes=dict(data["activation_dtypes"]),
+            weight_dtypes=dict(data["weight_dtypes"]),
+            per_channel_weights=int(data["per_channel_weights"]),
+            per_tensor_weights=int(data["per_tensor_weights"]),
+            float_ops=tuple(data.get("float_ops") or ()),
+        )
 
 
 def quantization_summary(graph: ModelGraph) -> QuantizationSummary:
