@@ -29,7 +29,6 @@ from edgeq.cnames import c_float, c_ints
 from edgeq.engine.generate import EngineSource, generate_engine
 from edgeq.engine.host import NUMPY_TYPES
 from edgeq.errors import BenchFailure, EdgeqError, ToolchainError, UnsupportedError
-from edgeq.tflite import read_tflite
 from edgeq.toolchain import require, version
 from edgeq.version import __version__
 
@@ -378,7 +377,7 @@ class CortexMRunner:
     ) -> list[BenchResult]:
         name = Path(model.path).name
         try:
-            source = generate_engine(read_tflite(model.tflite, model.path), "model")
+            source = generate_engine(model.graph, "model")
             say(f"{name}: reference outputs from the engine built with gcc and from TensorFlow Lite Micro")
             with tempfile.TemporaryDirectory(prefix="edgeq-ref-") as work:
                 expected = reference_outputs(model.tflite, source, model.sample, Path(work))

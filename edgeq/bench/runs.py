@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -20,12 +20,14 @@ Progress = Callable[[str], None]
 
 @dataclass(frozen=True)
 class BenchModel:
-    """A model to benchmark: its path, bytes, sha256 and one input tensor (raw values)."""
+    """A model to benchmark: its path, bytes, sha256, one input tensor (raw values) and the parsed
+    graph (read once, for the runners that generate code from it)."""
 
     path: str
     tflite: bytes
     sha256: str
     sample: np.ndarray
+    graph: ModelGraph = field(compare=False, repr=False)
 
 
 def load_model(path: str | Path, seed: int = 0) -> tuple[BenchModel, ModelGraph]:
@@ -38,7 +40,7 @@ def load_model(path: str | Path, seed: int = 0) -> tuple[BenchModel, ModelGraph]
     graph = read_tflite(data, str(path))
     tensor = graph.main.tensors[graph.main.inputs[0]]
     sample = random_inputs(graph, tensor, 1, seed)[0]
-    return BenchModel(str(path), data, hashlib.sha256(data).hexdigest(), sample), graph
+    return BenchModel(str(path), data, hashlib.sha256(data).hexdigest(), sample, graph), graph
 
 
 def as_failure(target: str, exc: EdgeqError) -> BenchFailure:
