@@ -176,8 +176,7 @@ def _write_report(out: Path) -> tuple[str, ...]:
 
 
 def _converted_files(folder: Path) -> dict[str, Path]:
-    path = folder / "report.json"
-    report = schema.CONVERT.check(json.loads(path.read_text(encoding="utf-8")), path)
+    report = schema.CONVERT.read(folder / "report.json")
     return {mode["key"]: folder / mode["file"] for mode in report["modes"]}
 
 
@@ -199,7 +198,7 @@ def _fingerprint(files: list[Path | None], settings: dict[str, Any]) -> str:
 def _previous_fingerprints(run_json: Path) -> dict[str, str]:
     """Each stage's fingerprint in the run.json of the last run; none when it cannot be read."""
     try:
-        recorded = RunRecord.from_dict(schema.RUN.check(json.loads(run_json.read_text()), run_json))
+        recorded = RunRecord.from_dict(schema.RUN.read(run_json))
     except (OSError, ValueError, KeyError, TypeError, InputError):
         return {}
     return {stage.name: stage.inputs_sha256 for stage in recorded.stages}

@@ -60,8 +60,8 @@ def read_run_folder(folder: str | Path) -> RunFolder:
     run_file = path / "run.json"
     run = _read(run_file, schema.RUN, RunRecord.from_dict, "not an edgeq run folder? edgeq run writes it")
     convert_file = path / "convert" / "report.json"
-    convert_data = _read_json(
-        convert_file, schema.CONVERT, "edgeq run (or edgeq convert -o FOLDER/convert) writes it"
+    convert_data = schema.CONVERT.read(
+        convert_file, "edgeq run (or edgeq convert -o FOLDER/convert) writes it"
     )
     _require(convert_data, convert_file, ("source", "modes", "size_baseline"))
     for mode in convert_data["modes"]:
@@ -107,7 +107,7 @@ def _firmware(mcu: Path, problems: list[str]) -> Firmware:
 
 
 def _read(file: Path, kind: schema.Schema, read: Callable[[dict[str, Any]], T], fix: str) -> T:
-    return _typed(_read_json(file, kind, fix), file, read)
+    return _typed(kind.read(file, fix), file, read)
 
 
 def _typed(data: dict[str, Any], file: Path, read: Callable[[dict[str, Any]], T]) -> T:
@@ -116,21 +116,6 @@ def _typed(data: dict[str, Any], file: Path, read: Callable[[dict[str, Any]], T]
     except UNEXPECTED as exc:
         problem = f"unexpected content ({type(exc).__name__} {exc})"
         raise InputError(f"{file}: {problem}; rerun edgeq run to rewrite it") from exc
-
-
-def _read_json(file: Path, kind: schema.Schema, fix: str) -> dict[str, Any]:
-    hint = f"; {fix}" if fix else ""
-    try:
-        text = file.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InputError(f"{file}: missing{hint}") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"{file}: cannot be read ({getattr(exc, 'strerror', None) or exc}){hint}") from None
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise InputError(f"{file}: not valid JSON (line {exc.lineno}: {exc.msg}){hint}") from None
-    return kind.check(data, file, hint)
 
 
 def _require(data: Any, file: Path, keys: Sequence[str]) -> None:

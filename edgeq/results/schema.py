@@ -3,6 +3,7 @@ stamps its file with a Schema's header, each reader checks the file with the sam
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -35,6 +36,23 @@ class Schema:
                 f"{file}: schema_version {version!r}; this edgeq reads up to {self.version}: upgrade"
             )
         return data
+
+    def read(self, file: Path, fix: str = "") -> dict[str, Any]:
+        """The JSON object in ``file``, checked as this kind. Raises InputError naming the file (a
+        missing, unreadable or invalid file, or the wrong kind or version), then ``fix``."""
+        hint = f"; {fix}" if fix else ""
+        try:
+            text = file.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            raise InputError(f"{file}: missing{hint}") from None
+        except (OSError, UnicodeDecodeError) as exc:
+            reason = getattr(exc, "strerror", None) or exc
+            raise InputError(f"{file}: cannot be read ({reason}){hint}") from None
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise InputError(f"{file}: not valid JSON (line {exc.lineno}: {exc.msg}){hint}") from None
+        return self.check(data, file, hint)
 
 
 CONVERT = Schema("edgeq.convert", 1)  # report.json of edgeq convert and edgeq qat (OUT/convert/)
