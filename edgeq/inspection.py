@@ -133,8 +133,8 @@ class InspectReport:
             path=str(model["path"]),
             sha256=str(model["sha256"]),
             size_bytes=int(model["size_bytes"]),
-            inputs=tuple(_tensor(tensor) for tensor in data.get("inputs") or ()),
-            outputs=tuple(_tensor(tensor) for tensor in data.get("outputs") or ()),
+            inputs=tuple(TensorInfo.from_dict(tensor) for tensor in data.get("inputs") or ()),
+            outputs=tuple(TensorInfo.from_dict(tensor) for tensor in data.get("outputs") or ()),
             operators=tuple(OperatorCost.from_dict(op) for op in data["operators"]),
             parameters=int(totals["parameters"]),
             weight_bytes=int(totals["weight_bytes"]),
@@ -212,8 +212,8 @@ class InspectResult:
             path=self.path,
             sha256=self.graph.sha256,
             size_bytes=self.graph.size_bytes,
-            inputs=tuple(_tensor(tensor) for tensor in self.io("inputs")),
-            outputs=tuple(_tensor(tensor) for tensor in self.io("outputs")),
+            inputs=tuple(TensorInfo.from_dict(tensor) for tensor in self.io("inputs")),
+            outputs=tuple(TensorInfo.from_dict(tensor) for tensor in self.io("outputs")),
             operators=self.operators,
             parameters=self.parameters,
             weight_bytes=self.weight_bytes,
@@ -267,10 +267,6 @@ def inspect(model: str | Path) -> InspectResult:
         litert=_target("litert", litert),
         engine=engine_memory(graph, tflm.arena.minimum_bytes if tflm.arena else None),
     )
-
-
-def _tensor(data: dict[str, Any]) -> TensorInfo:
-    return TensorInfo(**{**data, "shape": tuple(data["shape"])})
 
 
 def _target(name: str, step: StepResult) -> TargetCheck:

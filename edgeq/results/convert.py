@@ -82,16 +82,12 @@ class ModeResult:
             size_bytes=int(data["size_bytes"]),
             conversion_seconds=float(data.get("conversion_seconds") or 0.0),
             ops=tuple(data.get("ops") or ()),
-            inputs=tuple(_tensor(info) for info in data.get("inputs") or ()),
-            outputs=tuple(_tensor(info) for info in data.get("outputs") or ()),
+            inputs=tuple(TensorInfo.from_dict(info) for info in data.get("inputs") or ()),
+            outputs=tuple(TensorInfo.from_dict(info) for info in data.get("outputs") or ()),
             runs_in_litert=bool(data.get("runs_in_litert")),
             evaluation=Evaluation.from_dict(data["evaluation"]) if data.get("evaluation") else None,
             problem=data.get("problem"),
         )
-
-
-def _tensor(data: dict[str, Any]) -> TensorInfo:
-    return TensorInfo(**{**data, "shape": tuple(data["shape"])})
 
 
 @dataclass(frozen=True)

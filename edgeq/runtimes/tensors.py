@@ -29,6 +29,10 @@ class TensorInfo:
             "zero_point": self.zero_point,
         }
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> TensorInfo:
+        return cls(**{**data, "shape": tuple(data["shape"])})
+
 
 def output_order_key(name: str) -> tuple[int, str]:
     """Sort key putting signature outputs ``output_0, output_1, ..., output_10`` in model order."""
