@@ -50,6 +50,9 @@ def compile_host(
         raise ToolchainError("gcc is missing: install it (apt-get install gcc) to run the engine here")
     folder.mkdir(parents=True, exist_ok=True)
     groups = sorted({group for source in sources.values() for group in source.groups})
+    paths = {source.path for source in sources.values()}
+    if len(paths) > 1:
+        raise EdgeqError(f"engines for different kernel paths ({', '.join(sorted(paths))}) cannot share one build")
     io = {}
     units = []
     for name, source in sources.items():
@@ -58,7 +61,7 @@ def compile_host(
                 (folder / file).write_text(text, encoding="utf-8")
         io[name] = source.io
         units.append(folder / f"{name}.c")
-    for file, text in kernel_files(groups).items():
+    for file, text in kernel_files(groups, paths.pop() if paths else "portable").items():
         (folder / file).write_text(text, encoding="utf-8")
     (folder / "edgeq_host_main.c").write_text(_driver(io), encoding="utf-8")
     binary = folder / "edgeq_host"

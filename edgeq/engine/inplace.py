@@ -7,7 +7,8 @@ later output element reads that input byte. For each kernel this module computes
 geometry, the first input byte each output element reads, and from it the smallest safe ``delta``:
 a 3x3 stride-1 convolution needs about two input rows, an element-wise op none at all.
 
-Only kernels whose loop order is known here take part; every other op gets ``None`` (no overlap).
+Convolutions work on pairs of output pixels (``edgeq_conv_s8``), so both pixels of a pair count
+as reading from the pair's first input byte. Only kernels whose loop order is known here take part; every other op gets ``None`` (no overlap).
 The randomized and zoo tests run every such overlapped plan against TFLite Micro.
 """
 
@@ -89,6 +90,11 @@ def _first_reads(subgraph: Subgraph, op: Operator, source: int) -> np.ndarray | 
     pixel = (rows[:, None] * in_w + cols[None, :]) * in_c
     pixel = np.where((rows[:, None] < 0) | (cols[None, :] < 0), never, pixel).reshape(-1, 1)
     if op.opcode == "CONV_2D":
+        # the kernels compute two pixels per pass and write both while still reading both:
+        # each pixel of a pair reads from the pair's first input byte
+        flat = pixel.reshape(-1)
+        paired = np.minimum(flat[0::2], np.append(flat[1::2], never)[: len(flat[0::2])])
+        pixel = np.repeat(paired, 2)[: len(flat)].reshape(-1, 1)
         channel = np.zeros(out_c, dtype=np.int64)
     elif op.opcode == "DEPTHWISE_CONV_2D":
         channel = np.arange(out_c, dtype=np.int64) // max(out_c // in_c, 1)

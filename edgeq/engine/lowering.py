@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from edgeq.cnames import c_ints
+from edgeq.engine.paths import PATHS, KernelPath
 from edgeq.errors import UnsupportedError
 from edgeq.tflite.graph import Operator, Subgraph, Tensor
 
@@ -56,6 +57,8 @@ class Builder:
     subgraph: Subgraph
     name: str
     offsets: Callable[[int], int]
+    path: KernelPath = PATHS["portable"]
+    scratch: Callable[[int], int] = lambda op: 0  # offset of an op's scratch buffer in the arena
     arrays: list[dict[str, Any]] = field(default_factory=list)
     constants: dict[int, str] = field(default_factory=dict)
 
@@ -106,18 +109,51 @@ class Builder:
 
 
 Lowering = Callable[[Builder, Operator], Layer]
+# bytes of working memory an op's kernel needs on a kernel path (0: none)
+ScratchSize = Callable[[Subgraph, Operator, KernelPath], int]
 LOWERINGS: dict[str, tuple[str, Lowering]] = {}
+SCRATCH: dict[str, ScratchSize] = {}
 ALIASES: set[str] = set()
 
 
-def lowering(opcode: str, group: str) -> Callable[[Lowering], Lowering]:
-    """Register ``function`` as the lowering of ``opcode``, with kernels in ``group``."""
+def lowering(opcode: str, group: str, scratch: ScratchSize | None = None) -> Callable[[Lowering], Lowering]:
+    """Register ``function`` as the lowering of ``opcode``, with kernels in ``group``; ``scratch``
+    says how many bytes of working memory its kernel needs (planned into the engine's buffer)."""
 
     def register(function: Lowering) -> Lowering:
         LOWERINGS[opcode] = (group, function)
+        if scratch is not None:
+            SCRATCH[opcode] = scratch
         return function
 
     return register
+
+
+def scratch_bytes(subgraph: Subgraph, op: Operator, path: KernelPath) -> int:
+    """Working memory of ``op``'s kernel on ``path`` (0 for ops that need none)."""
+    size = SCRATCH.get(op.opcode)
+    return size(subgraph, op, path) if size else 0
+
+
+def interleave(matrix: np.ndarray, block: int, chunk: int) -> np.ndarray:
+    """The rows of ``matrix`` in the order the fast kernels read them: groups of ``block`` rows,
+    each group as ``chunk`` bytes of row 0, ``chunk`` of row 1, ... then the next ``chunk``
+    columns, and the columns left over (fewer than ``chunk``) row after row; rows left over
+    (fewer than ``block``) follow whole."""
+    rows, depth = matrix.shape
+    whole, full = rows - rows % block, depth - depth % chunk
+    parts = []
+    for first in range(0, whole, block):
+        group = matrix[first : first + block]
+        body = group[:, :full].reshape(block, full // chunk, chunk).transpose(1, 0, 2).reshape(-1)
+        parts += [body, group[:, full:].reshape(-1)]
+    parts.append(matrix[whole:].reshape(-1))
+    return np.concatenate(parts) if parts else matrix.reshape(-1)
+
+
+def wrap_int32(values: np.ndarray) -> np.ndarray:
+    """Values as two's-complement int32 (what int32 arithmetic in C gives)."""
+    return ((np.asarray(values, dtype=np.int64) + 2**31) % 2**32 - 2**31).astype(np.int64)
 
 
 def alias(*opcodes: str) -> None:

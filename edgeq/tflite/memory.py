@@ -51,6 +51,11 @@ class MemoryPlan:
         }
 
 
+def scratch_id(op: int) -> int:
+    """The placement id of operator ``op``'s scratch buffer (see ``plan_memory``)."""
+    return -1 - op
+
+
 def _aligned(size: int) -> int:
     return (size + ALIGNMENT - 1) // ALIGNMENT * ALIGNMENT
 
@@ -60,6 +65,7 @@ def plan_memory(
     aliases: dict[int, int] | None = None,
     overlap_delta: Callable[[int, int, int], int | None] | None = None,
     longest_chain: int = 0,
+    scratch: dict[int, int] | None = None,
 ) -> MemoryPlan:
     """Plan the main subgraph.
 
@@ -73,6 +79,10 @@ def plan_memory(
     of live tensors (``lower_bound_bytes`` is still the no-overlap bound). A chain of overlaps
     (a → b → c ...) is one block; ``longest_chain`` (if not 0) caps its number of tensors, since a
     long rigid block can drift and fragment the arena.
+
+    ``scratch`` maps an operator to the bytes of working memory its kernel needs while it runs
+    (an im2col buffer): each is planned like a tensor alive at that operator only, with the id
+    ``scratch_id(op)`` (negative, so it never collides with a tensor index).
     """
     aliases = aliases or {}
     subgraph = graph.main
@@ -99,6 +109,11 @@ def plan_memory(
         for t in sorted(first)
         if not subgraph.tensors[t].is_constant and not subgraph.tensors[t].is_variable
     }
+    for op_index, size in sorted((scratch or {}).items()):
+        if size > 0:
+            ident = scratch_id(op_index)
+            sizes[ident] = _aligned(size)
+            first[ident] = last[ident] = op_index
     # rigid blocks: tensor -> (block id, offset within the block)
     block_of: dict[int, tuple[int, int]] = {t: (t, 0) for t in sizes}
     members: dict[int, list[int]] = {t: [t] for t in sizes}

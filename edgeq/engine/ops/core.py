@@ -1,33 +1,79 @@
-"""Convolutions, fully connected and pooling (kernel group ``core``); RESHAPE is an alias."""
+"""Convolutions, fully connected and pooling (kernel group ``core``); RESHAPE is an alias.
+
+The fast kernels (``edgeq_conv_s8``, ``edgeq_depthwise_conv_s8``, ``edgeq_fully_connected_s8``)
+get everything that does not change between inferences at generation time: the input offset is
+folded into the bias (``bias + input_offset * sum of weights``, exact in int32, with padded taps
+read as the input zero point so that they add nothing, as TFLite skips them), and the weights are
+stored in the order the kernel path reads them (``interleave``). Depthwise convolutions with a
+depth multiplier above 1 and fully connected layers with a weight zero point keep TFLite's
+reference loops (``*_ref_s8``).
+"""
 
 from __future__ import annotations
 
-from edgeq.engine.lowering import Builder, Layer, alias, lowering, require_dtype
+import numpy as np
+
+from edgeq.engine.lowering import (
+    Builder,
+    Layer,
+    alias,
+    interleave,
+    lowering,
+    require_dtype,
+    wrap_int32,
+)
 from edgeq.engine.params import activation_range, requantize_params, same_padding
-from edgeq.tflite.graph import Operator
+from edgeq.engine.paths import KernelPath
+from edgeq.tflite.graph import Operator, Subgraph
 
 alias("RESHAPE")
+MAX_DEPTHWISE_TAPS = 64  # EDGEQ_DEPTHWISE_MAX_TAPS in core.h.j2
 
 
-def _weights(b: Builder, op: Operator) -> tuple[list[object], bool]:
-    """Weights, bias, multipliers and shifts arrays; whether the multipliers are per channel."""
-    weights = b.tensor(op.inputs[1])
+def _requantization(b: Builder, op: Operator, channels: int) -> tuple[list[object], bool]:
+    """Output offset, clamp range, multipliers and shifts (repeated per channel when ``channels``)."""
     prefix = b.prefix(op)
     params = requantize_params(b.subgraph, op)
-    has_bias = len(op.inputs) > 2 and op.inputs[2] >= 0
-    bias = b.array(f"{prefix}_bias", "int32_t", b.tensor(op.inputs[2]).values()) if has_bias else "NULL"
     per_channel = len(params.multipliers) > 1
-    # convolutions index multipliers by output channel: repeat a per-tensor one for each channel
-    copies = 1 if per_channel or op.opcode == "FULLY_CONNECTED" else b.tensor(op.outputs[0]).shape[-1]
+    copies = 1 if per_channel else channels
     return [
         params.output_zero_point,
         params.activation_min,
         params.activation_max,
-        b.array(f"{prefix}_weights", "int8_t", weights.values()),
-        bias,
         b.array(f"{prefix}_multipliers", "int32_t", list(params.multipliers) * copies),
         b.array(f"{prefix}_shifts", "int32_t", list(params.shifts) * copies),
     ], per_channel
+
+
+def _bias(b: Builder, op: Operator, count: int) -> np.ndarray:
+    has_bias = len(op.inputs) > 2 and op.inputs[2] >= 0
+    return b.tensor(op.inputs[2]).values().astype(np.int64).reshape(-1) if has_bias else np.zeros(count, np.int64)
+
+
+def _folded(b: Builder, op: Operator, sums: np.ndarray) -> str:
+    """The bias with the input offset folded in: bias + (-input zero point) * sum of each row's weights."""
+    offset = -int(b.tensor(op.inputs[0]).quantization.zero_points[0])
+    folded = wrap_int32(_bias(b, op, len(sums)) + offset * sums)
+    return b.array(f"{b.prefix(op)}_bias", "int32_t", folded)
+
+
+def _conv_scratch(subgraph: Subgraph, op: Operator, path: KernelPath) -> int:
+    if op.opcode != "CONV_2D" or _direct(subgraph, op):
+        return 0
+    return path.conv_pixels * _column_stride(subgraph, op)
+
+
+def _column_stride(subgraph: Subgraph, op: Operator) -> int:
+    depth = int(np.prod(subgraph.tensors[op.inputs[1]].shape[1:]))
+    return (depth + 3) // 4 * 4
+
+
+def _direct(subgraph: Subgraph, op: Operator) -> bool:
+    """A 1x1 convolution without padding reads its input pixels in place, without im2col."""
+    source, output, weights = (subgraph.tensors[i] for i in (op.inputs[0], op.outputs[0], op.inputs[1]))
+    k_h, k_w = weights.shape[1], weights.shape[2]
+    pads = same_padding(op.option, source.shape[1], source.shape[2], k_h, k_w, output.shape[1], output.shape[2])
+    return (k_h, k_w) == (1, 1) and pads == (0, 0)
 
 
 @lowering("FULLY_CONNECTED", group="core")
@@ -35,40 +81,97 @@ def fully_connected(b: Builder, op: Operator) -> Layer:
     require_dtype(b.subgraph, op, [op.inputs[0], op.inputs[1], op.outputs[0]], "int8")
     source, weights = b.tensor(op.inputs[0]), b.tensor(op.inputs[1])
     depth, units = weights.shape[1], weights.shape[0]
-    tail, per_channel = _weights(b, op)
+    requantization, per_channel = _requantization(b, op, 1)
+    operands = [b.operand(op.inputs[0]), b.operand(op.outputs[0])]
+    matrix = weights.values().astype(np.int64).reshape(units, depth)
+    filter_offset = -int(weights.quantization.zero_points[0])
+    prefix = b.prefix(op)
+    if filter_offset != 0:  # asymmetric weights: TFLite's reference loop
+        has_bias = len(op.inputs) > 2 and op.inputs[2] >= 0
+        bias = b.array(f"{prefix}_bias", "int32_t", _bias(b, op, units)) if has_bias else "NULL"
+        fields = [source.elements // depth, depth, units, -source.quantization.zero_points[0], filter_offset,
+                  *requantization[:3], b.array(f"{prefix}_weights", "int8_t", matrix), bias,
+                  *requantization[3:], int(per_channel)]  # fmt: skip
+        return b.layer(op, "edgeq_fc_ref_params", fields, "edgeq_fully_connected_ref_s8", operands, "core")
     fields = [
         source.elements // depth,
         depth,
         units,
-        -source.quantization.zero_points[0],
-        -weights.quantization.zero_points[0],
-        *tail,
+        *requantization[:3],
+        b.array(f"{prefix}_weights", "int8_t", interleave(matrix, 4, b.path.chunk)),
+        _folded(b, op, matrix.sum(axis=1)),
+        *requantization[3:],
         int(per_channel),
     ]
-    operands = [b.operand(op.inputs[0]), b.operand(op.outputs[0])]
     return b.layer(op, "edgeq_fc_params", fields, "edgeq_fully_connected_s8", operands, "core")
 
 
-@lowering("CONV_2D", group="core")
-@lowering("DEPTHWISE_CONV_2D", group="core")
-def convolution(b: Builder, op: Operator) -> Layer:
-    require_dtype(b.subgraph, op, [op.inputs[0], op.inputs[1], op.outputs[0]], "int8")
+def _geometry(b: Builder, op: Operator) -> list[int]:
     source, output, weights = b.tensor(op.inputs[0]), b.tensor(op.outputs[0]), b.tensor(op.inputs[1])
     option = op.option
     _, in_h, in_w, in_c = source.shape
     _, out_h, out_w, out_c = output.shape
     k_h, k_w = weights.shape[1], weights.shape[2]
     pad_h, pad_w = same_padding(option, in_h, in_w, k_h, k_w, out_h, out_w)
-    depthwise = op.opcode == "DEPTHWISE_CONV_2D"
-    tail, _ = _weights(b, op)
+    return [in_h, in_w, in_c, out_h, out_w, out_c, k_h, k_w, option["stride_h"], option["stride_w"],
+            option.get("dilation_h", 1), option.get("dilation_w", 1), pad_h, pad_w]  # fmt: skip
+
+
+@lowering("CONV_2D", group="core", scratch=_conv_scratch)
+def convolution(b: Builder, op: Operator) -> Layer:
+    require_dtype(b.subgraph, op, [op.inputs[0], op.inputs[1], op.outputs[0]], "int8")
+    source, weights = b.tensor(op.inputs[0]), b.tensor(op.inputs[1])
+    geometry = _geometry(b, op)
+    out_c = geometry[5]
+    matrix = weights.values().astype(np.int64).reshape(out_c, -1)
+    requantization, _ = _requantization(b, op, out_c)
+    direct = _direct(b.subgraph, op)
     fields = [
-        in_h, in_w, in_c, out_h, out_w, out_c, k_h, k_w, option["stride_h"], option["stride_w"],
-        option.get("dilation_h", 1), option.get("dilation_w", 1), pad_h, pad_w,
-        out_c // in_c if depthwise else 1, -source.quantization.zero_points[0], *tail,
-    ]  # fmt: skip
-    call = "edgeq_depthwise_conv_s8" if depthwise else "edgeq_conv_s8"
+        *geometry,
+        int(direct),
+        _column_stride(b.subgraph, op),
+        matrix.shape[1],
+        int(source.quantization.zero_points[0]),
+        *requantization[:3],
+        b.array(f"{b.prefix(op)}_weights", "int8_t", interleave(matrix, b.path.conv_block, b.path.chunk)),
+        _folded(b, op, matrix.sum(axis=1)),
+        *requantization[3:],
+    ]
+    scratch = "NULL" if direct else f"arena + {b.scratch(op.index)}"
+    operands = [b.operand(op.inputs[0]), b.operand(op.outputs[0]), scratch]
+    return b.layer(op, "edgeq_conv_params", fields, "edgeq_conv_s8", operands, "core")
+
+
+@lowering("DEPTHWISE_CONV_2D", group="core")
+def depthwise_convolution(b: Builder, op: Operator) -> Layer:
+    require_dtype(b.subgraph, op, [op.inputs[0], op.inputs[1], op.outputs[0]], "int8")
+    source, weights = b.tensor(op.inputs[0]), b.tensor(op.inputs[1])
+    geometry = _geometry(b, op)
+    in_c, out_c, k_h, k_w = geometry[2], geometry[5], geometry[6], geometry[7]
+    requantization, _ = _requantization(b, op, out_c)
     operands = [b.operand(op.inputs[0]), b.operand(op.outputs[0])]
-    return b.layer(op, "edgeq_conv_params", fields, call, operands, "core")
+    prefix = b.prefix(op)
+    taps = weights.values().astype(np.int64).reshape(k_h * k_w, out_c)
+    if out_c != in_c or k_h * k_w > MAX_DEPTHWISE_TAPS:  # depth multiplier > 1: the reference loops
+        has_bias = len(op.inputs) > 2 and op.inputs[2] >= 0
+        bias = b.array(f"{prefix}_bias", "int32_t", _bias(b, op, out_c)) if has_bias else "NULL"
+        fields = [*geometry, out_c // in_c, -source.quantization.zero_points[0], *requantization[:3],
+                  b.array(f"{prefix}_weights", "int8_t", taps), bias, *requantization[3:]]  # fmt: skip
+        return b.layer(op, "edgeq_conv_ref_params", fields, "edgeq_depthwise_conv_ref_s8", operands, "core")
+    whole = out_c - out_c % 4
+    groups = taps[:, :whole].reshape(k_h * k_w, whole // 4, 4).transpose(1, 0, 2).reshape(-1)
+    order = np.concatenate([groups, taps[:, whole:].T.reshape(-1)])
+    zero_point = int(source.quantization.zero_points[0])
+    del geometry[5]  # out_c == in_c
+    fields = [
+        *geometry,
+        *requantization[:3],
+        b.array(f"{prefix}_weights", "int8_t", order),
+        _folded(b, op, taps.sum(axis=0)),
+        *requantization[3:],
+        b.array(f"{prefix}_pad", "int8_t", [zero_point] * in_c),
+    ]
+    return b.layer(op, "edgeq_depthwise_params", fields, "edgeq_depthwise_conv_s8", operands, "core")
 
 
 @lowering("AVERAGE_POOL_2D", group="core")
