@@ -52,7 +52,9 @@ def compile_host(
     groups = sorted({group for source in sources.values() for group in source.groups})
     paths = {source.path for source in sources.values()}
     if len(paths) > 1:
-        raise EdgeqError(f"engines for different kernel paths ({', '.join(sorted(paths))}) cannot share one build")
+        raise EdgeqError(
+            f"engines for different kernel paths ({', '.join(sorted(paths))}) cannot share one build"
+        )
     io = {}
     units = []
     for name, source in sources.items():

@@ -8,7 +8,9 @@ geometry, the first input byte each output element reads, and from it the smalle
 a 3x3 stride-1 convolution needs about two input rows, an element-wise op none at all.
 
 Convolutions work on pairs of output pixels (``edgeq_conv_s8``), so both pixels of a pair count
-as reading from the pair's first input byte. Only kernels whose loop order is known here take part; every other op gets ``None`` (no overlap).
+as reading from the pair's first input byte.
+
+Only kernels whose loop order is known here take part; every other op gets ``None`` (no overlap).
 The randomized and zoo tests run every such overlapped plan against TFLite Micro.
 """
 

@@ -34,10 +34,20 @@ PATHS: dict[str, KernelPath] = {
     for path in (
         KernelPath("portable", "portable C99", None, conv_block=2, conv_pixels=2, chunk=4),
         KernelPath(
-            "dsp", "Arm DSP extension (SMLAD, SXTB16)", "__ARM_FEATURE_DSP", conv_block=2, conv_pixels=2, chunk=4
+            "dsp",
+            "Arm DSP extension (SMLAD, SXTB16)",
+            "__ARM_FEATURE_DSP",
+            conv_block=2,
+            conv_pixels=2,
+            chunk=4,
         ),
         KernelPath(
-            "mve", "Arm Helium (MVE, 16 int8 lanes)", "__ARM_FEATURE_MVE", conv_block=4, conv_pixels=1, chunk=16
+            "mve",
+            "Arm Helium (MVE, 16 int8 lanes)",
+            "__ARM_FEATURE_MVE",
+            conv_block=4,
+            conv_pixels=1,
+            chunk=16,
         ),
     )
 }

@@ -47,7 +47,11 @@ def _requantization(b: Builder, op: Operator, channels: int) -> tuple[list[objec
 
 def _bias(b: Builder, op: Operator, count: int) -> np.ndarray:
     has_bias = len(op.inputs) > 2 and op.inputs[2] >= 0
-    return b.tensor(op.inputs[2]).values().astype(np.int64).reshape(-1) if has_bias else np.zeros(count, np.int64)
+    return (
+        b.tensor(op.inputs[2]).values().astype(np.int64).reshape(-1)
+        if has_bias
+        else np.zeros(count, np.int64)
+    )
 
 
 def _folded(b: Builder, op: Operator, sums: np.ndarray) -> str:
@@ -72,7 +76,9 @@ def _direct(subgraph: Subgraph, op: Operator) -> bool:
     """A 1x1 convolution without padding reads its input pixels in place, without im2col."""
     source, output, weights = (subgraph.tensors[i] for i in (op.inputs[0], op.outputs[0], op.inputs[1]))
     k_h, k_w = weights.shape[1], weights.shape[2]
-    pads = same_padding(op.option, source.shape[1], source.shape[2], k_h, k_w, output.shape[1], output.shape[2])
+    pads = same_padding(
+        op.option, source.shape[1], source.shape[2], k_h, k_w, output.shape[1], output.shape[2]
+    )
     return (k_h, k_w) == (1, 1) and pads == (0, 0)
 
 
