@@ -56,6 +56,22 @@ BOARDS: dict[str, Board] = {
     board.target: board
     for board in (
         Board(
+            "cortex-m0",
+            "microbit",
+            "cortex-m0",
+            ("-mcpu=cortex-m0", "-mthumb", "-mfloat-abi=soft"),
+            # QEMU's hw/arm/nrf51_soc.c: the nRF51822's 256 and 16 pages of 1 KB, HCLK 16 MHz
+            flash_name="flash",
+            flash_origin=0x0,
+            flash_size=256 * KB,
+            ram_name="SRAM",
+            ram_origin=0x20000000,
+            ram_size=16 * KB,
+            fpu=False,
+            description="BBC micro:bit (Nordic nRF51822, Cortex-M0, 256 KB flash, 16 KB SRAM)",
+            clock_mhz=16,
+        ),
+        Board(
             "cortex-m3",
             "mps2-an385",
             "cortex-m3",
@@ -81,6 +97,25 @@ BOARDS: dict[str, Board] = {
             fpu=True,
             description="Arm MPS2 AN500 (Cortex-M7, double-precision FPU)",
             **_MPS2_MAP,
+        ),
+        Board(
+            "cortex-m33",
+            "mps2-an505",
+            "cortex-m33",
+            ("-mcpu=cortex-m33", "-mthumb", "-mfpu=fpv5-sp-d16", "-mfloat-abi=hard"),
+            # The core starts in the Secure state with its vector table at 0x10000000 (the IoT
+            # Kit's reset SVTOR, hw/arm/armsse.c), so the image sits in the Secure aliases (address
+            # bit 28 set) of SSRAM1 (4 MB at 0x00000000) and SSRAM2/3 (2 + 2 MB at 0x28000000),
+            # hw/arm/mps2-tz.c's an505_raminfo; SYSCLK 20 MHz.
+            flash_name="ZBT SSRAM1 (Secure alias)",
+            flash_origin=0x10000000,
+            flash_size=4 * MB,
+            ram_name="ZBT SSRAM2/3 (Secure alias)",
+            ram_origin=0x38000000,
+            ram_size=4 * MB,
+            fpu=True,
+            description="Arm MPS2 AN505 (Cortex-M33 with DSP and FPU)",
+            clock_mhz=20,
         ),
         Board(
             "cortex-m55",
