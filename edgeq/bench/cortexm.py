@@ -342,6 +342,7 @@ def bench_cortex_m(
         output_check=check,
         memory=memory.to_dict(),
         details={
+            "kernel_path": source.path,
             "instructions_by_inference": list(run.sections),
             "instruction_classes": class_counts(run.mnemonics),
             "instructions_in_whole_run": run.total_instructions,
@@ -390,6 +391,8 @@ class CortexMRunner:
             say(f"{name} on {target.target}: arm-none-eabi-gcc, then on QEMU {target.machine}")
 
             def run(t: Board = target) -> BenchResult:
+                # the kernels of the board's core (the reference above is the portable build)
+                source = generate_engine(model.graph, "model", t.cpu)
                 return bench_cortex_m(model, source, expected, t, clock_hz)
 
             results.append(attempt(model, target.target, run))

@@ -1,5 +1,8 @@
 """Element-wise ops with two operands (kernel group ``binary``): int8 ADD and MUL, with broadcasting.
 
+ADD's input rescaling depends on one int8 value, so the generator tabulates it (two 256-entry
+int32 tables in flash per ADD) and the kernel looks it up.
+
 TFLM runs both ops per element (``AddFunc`` / the body of ``MulElementwise``) and, when the two
 input shapes differ after left-padding with ones, walks them with ``BroadcastBinaryOpSimple``:
 numpy broadcasting over up to 8 dimensions. The arithmetic of an element does not depend on
@@ -11,7 +14,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from edgeq.engine.fixedpoint import quantize_multiplier
+import numpy as np
+
+from edgeq.engine.fixedpoint import multiply_by_quantized_multiplier, quantize_multiplier
 from edgeq.engine.lowering import Builder, Layer, lowering, require_dtype, scale, zero_point
 from edgeq.engine.params import activation_range
 from edgeq.errors import UnsupportedError
@@ -130,8 +135,15 @@ def add(b: Builder, op: Operator) -> Layer:
     m2, s2 = _smaller_than_one(op, scale2 / twice_max)
     mo, so = _smaller_than_one(op, twice_max / ((1 << ADD_LEFT_SHIFT) * out_scale))
     low, high = _activation_range(op, output)
-    fields = [*_walk_fields(b, op, walk, output), -zero_point(first), -zero_point(second), zero_point(output),
-              m1, s1, m2, s2, mo, so, low, high]  # fmt: skip
+    values = np.arange(-128, 128, dtype=np.int64)
+
+    def table(name: str, tensor: Tensor, multiplier: int, shift: int) -> str:
+        shifted = (values - zero_point(tensor)) * (1 << ADD_LEFT_SHIFT)  # |.| < 2**28: fits int32
+        rescaled = multiply_by_quantized_multiplier(shifted, multiplier, shift)
+        return b.array(f"{b.prefix(op)}_{name}", "int32_t", rescaled)
+
+    tables = [table("table1", first, m1, s1), table("table2", second, m2, s2)]
+    fields = [*_walk_fields(b, op, walk, output), *tables, zero_point(output), mo, so, low, high]
     operands = [b.operand(op.inputs[0]), b.operand(op.inputs[1]), b.operand(op.outputs[0])]
     return b.layer(op, "edgeq_add_params", fields, "edgeq_add_s8", operands, "binary")
 

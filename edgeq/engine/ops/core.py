@@ -62,9 +62,13 @@ def _folded(b: Builder, op: Operator, sums: np.ndarray) -> str:
 
 
 def _conv_scratch(subgraph: Subgraph, op: Operator, path: KernelPath) -> int:
-    if op.opcode != "CONV_2D" or _direct(subgraph, op):
+    if op.opcode != "CONV_2D":
         return 0
-    return path.conv_pixels * _column_stride(subgraph, op)
+    # the DSP path interleaves the two columns into a third buffer of both
+    columns = path.conv_pixels * (2 if path.name == "dsp" else 1)
+    if _direct(subgraph, op, path):
+        return 2 * _column_stride(subgraph, op) if path.name == "dsp" else 0
+    return columns * _column_stride(subgraph, op)
 
 
 def _column_stride(subgraph: Subgraph, op: Operator) -> int:
@@ -72,14 +76,20 @@ def _column_stride(subgraph: Subgraph, op: Operator) -> int:
     return (depth + 3) // 4 * 4
 
 
-def _direct(subgraph: Subgraph, op: Operator) -> bool:
-    """A 1x1 convolution without padding reads its input pixels in place, without im2col."""
+def _padded_depth(depth: int, path: KernelPath) -> int:
+    """Paths that read 4 bytes per step get each weight row padded with zeros to a multiple of 4
+    (so no tail loop runs; the im2col column's padding bytes are multiplied by those zeros)."""
+    return (depth + 3) // 4 * 4 if path.chunk == 4 else depth
+
+
+def _direct(subgraph: Subgraph, op: Operator, path: KernelPath) -> bool:
+    """A 1x1 convolution without padding reads its input pixels in place, without im2col (when
+    its rows need no padding on this path)."""
     source, output, weights = (subgraph.tensors[i] for i in (op.inputs[0], op.outputs[0], op.inputs[1]))
     k_h, k_w = weights.shape[1], weights.shape[2]
-    pads = same_padding(
-        op.option, source.shape[1], source.shape[2], k_h, k_w, output.shape[1], output.shape[2]
-    )
-    return (k_h, k_w) == (1, 1) and pads == (0, 0)
+    in_h, in_w, depth = source.shape[1], source.shape[2], source.shape[3]
+    pads = same_padding(op.option, in_h, in_w, k_h, k_w, output.shape[1], output.shape[2])
+    return (k_h, k_w) == (1, 1) and pads == (0, 0) and _padded_depth(depth, path) == depth
 
 
 @lowering("FULLY_CONNECTED", group="core")
@@ -131,19 +141,22 @@ def convolution(b: Builder, op: Operator) -> Layer:
     out_c = geometry[5]
     matrix = weights.values().astype(np.int64).reshape(out_c, -1)
     requantization, _ = _requantization(b, op, out_c)
-    direct = _direct(b.subgraph, op)
+    direct = _direct(b.subgraph, op, b.path)
+    depth = _padded_depth(matrix.shape[1], b.path)
+    padded = np.pad(matrix, ((0, 0), (0, depth - matrix.shape[1])))
     fields = [
         *geometry,
         int(direct),
         _column_stride(b.subgraph, op),
-        matrix.shape[1],
+        depth,
         int(source.quantization.zero_points[0]),
         *requantization[:3],
-        b.array(f"{b.prefix(op)}_weights", "int8_t", interleave(matrix, b.path.conv_block, b.path.chunk)),
+        b.array(f"{b.prefix(op)}_weights", "int8_t", interleave(padded, b.path.conv_block, b.path.chunk)),
         _folded(b, op, matrix.sum(axis=1)),
         *requantization[3:],
     ]
-    scratch = "NULL" if direct else f"arena + {b.scratch(op.index)}"
+    needs = _conv_scratch(b.subgraph, op, b.path)
+    scratch = f"arena + {b.scratch(op.index)}" if needs else "NULL"
     operands = [b.operand(op.inputs[0]), b.operand(op.outputs[0]), scratch]
     return b.layer(op, "edgeq_conv_params", fields, "edgeq_conv_s8", operands, "core")
 
