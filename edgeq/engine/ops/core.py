@@ -54,11 +54,23 @@ def _bias(b: Builder, op: Operator, count: int) -> np.ndarray:
     )
 
 
-def _folded(b: Builder, op: Operator, sums: np.ndarray) -> str:
-    """The bias with the input offset folded in: bias + (-input zero point) * sum of each row's weights."""
+def _folded(b: Builder, op: Operator, rows: np.ndarray) -> tuple[str, int]:
+    """The bias with the input offset folded in (bias + (-input zero point) * sum of each row of
+    weights ``rows``, one row per output channel), and whether the kernels may requantize with
+    ``kernel_output_fast``: every shift a right shift and every accumulator provably below 2**30
+    (|folded bias| + 128 * sum of |weights|), so one rounding addition cannot overflow."""
     offset = -int(b.tensor(op.inputs[0]).quantization.zero_points[0])
-    folded = wrap_int32(_bias(b, op, len(sums)) + offset * sums)
-    return b.array(f"{b.prefix(op)}_bias", "int32_t", folded)
+    folded = wrap_int32(_bias(b, op, len(rows)) + offset * rows.sum(axis=1))
+    bound = np.abs(folded) + 128 * np.abs(rows).sum(axis=1)
+    shifts = requantize_params(b.subgraph, op).shifts
+    fast = int(max(shifts) <= -1 and int(bound.max(initial=0)) < 2**30)
+    return b.array(f"{b.prefix(op)}_bias", "int32_t", folded), fast
+
+
+def _folded_fields(b: Builder, op: Operator, rows: np.ndarray, scales: list[object]) -> list[object]:
+    """bias, multipliers, shifts, fast_requantize: the fields that follow the weights."""
+    bias, fast = _folded(b, op, rows)
+    return [bias, *scales, fast]
 
 
 def _conv_scratch(subgraph: Subgraph, op: Operator, path: KernelPath) -> int:
@@ -115,8 +127,7 @@ def fully_connected(b: Builder, op: Operator) -> Layer:
         units,
         *requantization[:3],
         b.array(f"{prefix}_weights", "int8_t", interleave(matrix, 4, b.path.chunk)),
-        _folded(b, op, matrix.sum(axis=1)),
-        *requantization[3:],
+        *_folded_fields(b, op, matrix, requantization[3:]),
         int(per_channel),
     ]
     return b.layer(op, "edgeq_fc_params", fields, "edgeq_fully_connected_s8", operands, "core")
@@ -152,8 +163,7 @@ def convolution(b: Builder, op: Operator) -> Layer:
         int(source.quantization.zero_points[0]),
         *requantization[:3],
         b.array(f"{b.prefix(op)}_weights", "int8_t", interleave(padded, b.path.conv_block, b.path.chunk)),
-        _folded(b, op, matrix.sum(axis=1)),
-        *requantization[3:],
+        *_folded_fields(b, op, matrix, requantization[3:]),
     ]
     needs = _conv_scratch(b.subgraph, op, b.path)
     scratch = f"arena + {b.scratch(op.index)}" if needs else "NULL"
@@ -186,8 +196,7 @@ def depthwise_convolution(b: Builder, op: Operator) -> Layer:
         *geometry,
         *requantization[:3],
         b.array(f"{prefix}_weights", "int8_t", order),
-        _folded(b, op, taps.sum(axis=0)),
-        *requantization[3:],
+        *_folded_fields(b, op, taps.T, requantization[3:]),
         b.array(f"{prefix}_pad", "int8_t", [zero_point] * in_c),
     ]
     return b.layer(op, "edgeq_depthwise_params", fields, "edgeq_depthwise_conv_s8", operands, "core")
