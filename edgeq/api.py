@@ -399,8 +399,9 @@ def bench(
 ) -> BenchReport:
     """Benchmark every .tflite model on every target (comma-separated text or a list).
 
-    ``host``: LiteRT latency on this machine. ``cortex-m3|m4|m7|m55``, ``lm3s6965``: edgeq's C
-    engine built with arm-none-eabi-gcc and run under QEMU, output-checked against the engine
+    ``host``: LiteRT latency on this machine. ``cortex-m0|m3|m4|m7|m33|m55``, ``lm3s6965``: edgeq's
+    C engine with its core's kernel path (portable C99 on m0/m3, Arm DSP extension on m4/m7/m33,
+    Helium on m55) built with arm-none-eabi-gcc and run under QEMU, output-checked against the engine
     compiled for this machine and TFLite Micro; instructions counted, cycles and latency at the
     clock estimated, flash and RAM from the linker map. ``rpi4|rpi5``: LiteRT in an emulated
     aarch64 Debian with a pinned core. ``ssh://user@host[:port]``: LiteRT on a Linux board.

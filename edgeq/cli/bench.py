@@ -19,8 +19,10 @@ def bench(
     on: str = typer.Option(
         "host",
         "--on",
-        help="Targets, comma-separated: host, cortex-m3, cortex-m4, cortex-m7, cortex-m55, "
-        "lm3s6965, rpi4, rpi5; devices: ssh://user@host[:port], adb[:SERIAL], serial:PORT[@BAUD].",
+        help="Targets, comma-separated: host, cortex-m0, cortex-m3, cortex-m4, cortex-m7, cortex-m33, "
+        "cortex-m55, lm3s6965, rpi4, rpi5 (each Cortex-M board gets its core's kernel path: portable "
+        "C99 on m0/m3, Arm DSP extension on m4/m7/m33, Helium on m55); devices: ssh://user@host[:port], "
+        "adb[:SERIAL], serial:PORT[@BAUD].",
     ),
     clock: str = typer.Option("120MHz", "--clock", help="Core clock for the Cortex-M latency estimate."),
     runs: int = typer.Option(100, "--runs", help="Timed runs on the host."),

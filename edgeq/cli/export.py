@@ -8,8 +8,21 @@ import typer
 
 from edgeq.cli.common import stderr, stdout
 from edgeq.cli.options import Force, OutputFolder
+from edgeq.engine.paths import CORES, PATHS
 
 app = typer.Typer(help="Write deployable artifacts for a .tflite model.", no_args_is_help=True)
+
+
+def _core_help() -> str:
+    """Which cores pick which kernel path, from the engine's own table (so it cannot go stale)."""
+    groups = [
+        f"{', '.join(core for core, chosen in CORES.items() if chosen == path.name)} -> {path.description}"
+        for path in PATHS.values()
+    ]
+    return (
+        "--template c only: the core to generate the engine's kernels for (default portable, runs "
+        f"anywhere). {'; '.join(groups)}."
+    )
 
 
 @app.command("mcu", no_args_is_help=True)
@@ -32,17 +45,20 @@ def mcu(
     arena_margin: int = typer.Option(
         None, "--arena-margin", help="Bytes added to the measured arena (default: 10 %, at least 1024)."
     ),
+    core: str = typer.Option(None, "--core", help=_core_help()),
     force: Force = False,
 ) -> None:
-    """A TensorFlow Lite Micro firmware bundle: model array, exact op resolver, measured arena."""
+    """A TensorFlow Lite Micro firmware bundle: model array, exact op resolver, measured arena;
+    or, with --template c, edgeq's own C engine for one core's kernel path."""
     from edgeq.mcu.bundle import export_mcu
 
     result = export_mcu(
         model, output, template=template, name=name, labels=labels, sample=sample,
-        arena_margin=arena_margin, force=force,
+        arena_margin=arena_margin, force=force, core=core,
     )  # fmt: skip
     stdout.print(f"wrote {result.output}/ ({result.template}): {', '.join(result.files)}")
     if result.template == "c":
+        stdout.print(result.kernels_summary())
         stdout.print(result.engine.summary())
         stdout.print(f"ops: {', '.join(result.ops)}")
         return

@@ -12,7 +12,7 @@ import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -24,6 +24,9 @@ from edgeq.outputs import atomic_output_dir, check_output_dir
 from edgeq.tflite import ModelGraph, read_tflite
 from edgeq.tflite.reader import read_model_bytes
 from edgeq.version import __version__
+
+if TYPE_CHECKING:
+    from edgeq.engine.paths import KernelPath
 
 TFLM_TEMPLATES = ("arduino", "esp-idf", "zephyr", "tflm-cmake", "plain")
 TEMPLATES = (*TFLM_TEMPLATES, "c")  # c: edgeq's own engine, no TFLite Micro
@@ -91,7 +94,8 @@ def default_margin(measured: int) -> int:
 
 @dataclass(frozen=True)
 class ExportResult:
-    """What ``export_mcu`` wrote: the folder, its files, the ops and the arena it chose."""
+    """What ``export_mcu`` wrote: the folder, its files, the ops and the arena it chose; for
+    ``--template c`` also the engine's memory, the core asked for and the kernel path generated."""
 
     output: Path
     template: str
@@ -100,6 +104,8 @@ class ExportResult:
     ops: tuple[str, ...]
     arena: ArenaChoice
     engine: Any = None  # EngineMemory for --template c
+    core: str | None = None
+    kernels: KernelPath | None = None
 
     def to_dict(self) -> dict[str, Any]:
         result = {
@@ -113,7 +119,19 @@ class ExportResult:
         if self.engine is not None:  # the engine has no TFLM arena: its buffer is planned, not measured
             del result["arena"]
             result["edgeq_c_engine"] = self.engine.to_dict()
+        if self.kernels is not None:
+            result["core"] = self.core
+            result["kernel_path"] = self.kernels.name
+            result["kernel_path_description"] = self.kernels.description
         return result
+
+    def kernels_summary(self) -> str:
+        """One line for the console: which kernel path was generated, and for which core."""
+        if self.kernels is None:
+            return ""
+        if self.core == self.kernels.name:
+            return f"kernels: the {self.kernels.name} path, {self.kernels.description} (runs on any core)"
+        return f"kernels: the {self.kernels.name} path for {self.core}, {self.kernels.description}"
 
 
 def export_mcu(
@@ -125,25 +143,39 @@ def export_mcu(
     sample: str | Path | None = None,
     arena_margin: int | None = None,
     force: bool = False,
+    core: str | None = None,
 ) -> ExportResult:
-    """Write a TFLite Micro firmware bundle for ``model`` into the folder ``output``.
+    """Write a TFLite Micro firmware bundle for ``model`` into the folder ``output``, or with
+    ``template="c"`` edgeq's own C engine and its report.json.
 
     ``name`` (default: from the file name) prefixes every file and C identifier; ``labels`` is a
     text file with one label per line (or a list); ``sample`` an .npy/.npz whose first sample the
-    self-test runs (default: seeded random values). Raises InputError for bad input and
-    UnsupportedError when TFLite Micro cannot run the model (naming the op).
+    self-test runs (default: seeded random values). ``core`` (``template="c"`` only; default
+    ``"portable"``) picks the engine's kernel path, see ``edgeq.engine.paths.CORES``: portable C99
+    (runs anywhere), the Arm DSP extension (cortex-m4/m7/m33) or Helium (cortex-m55). Raises
+    InputError for bad input (an unknown core, or a core with a TFLite Micro template) and
+    UnsupportedError when TFLite Micro or the engine cannot run the model (naming the op).
     """
     from edgeq.runtimes.runners import check_tflm, run_probe
 
     if template not in TEMPLATES:
         raise InputError(f"unknown template {template!r}: choose from {', '.join(TEMPLATES)}")
+    if core is not None and template != "c":
+        raise InputError(
+            f"--core {core} picks the kernels of edgeq's C engine: add --template c, or drop --core "
+            f"(the {template} template builds TensorFlow Lite Micro with your toolchain's flags)"
+        )
+    if template == "c":
+        from edgeq.engine.paths import kernel_path
+
+        kernel_path(core or "portable")  # an unknown core fails before anything is read or written
     model_path = Path(model)
     name = c_identifier(name) if name is not None else suggest_identifier(model_path.stem)
     check_output_dir(output, force)
     tflite = read_model_bytes(model_path)
     graph = read_tflite(tflite, str(model_path))
     if template == "c":
-        return _export_engine(graph, tflite, name, output, force)
+        return _export_engine(graph, tflite, name, output, force, core or "portable")
     label_texts = _labels(labels, graph)
     ops = _resolver_entries(graph)
     report = check_tflm(tflite)
@@ -209,14 +241,16 @@ def export_mcu(
 
 
 def _export_engine(
-    graph: ModelGraph, tflite: bytes, name: str, output: str | Path, force: bool
+    graph: ModelGraph, tflite: bytes, name: str, output: str | Path, force: bool, core: str
 ) -> ExportResult:
-    """``--template c``: edgeq's own dependency-free C engine instead of a TFLite Micro bundle."""
+    """``--template c``: edgeq's own dependency-free C engine instead of a TFLite Micro bundle,
+    with the kernels of ``core``'s path."""
     from edgeq.engine.generate import generate_engine
+    from edgeq.engine.paths import kernel_path
     from edgeq.engine.report import EngineMemory
     from edgeq.runtimes.runners import check_tflm
 
-    source = generate_engine(graph, name)
+    source = generate_engine(graph, name, core=core)
     tflm = check_tflm(tflite)
     engine = EngineMemory.of(source, tflm.arena.minimum_bytes if tflm.arena else None)
     result = ExportResult(
@@ -227,6 +261,8 @@ def _export_engine(
         ops=graph.op_names(),
         arena=ArenaChoice(source.arena_bytes, 0),
         engine=engine,
+        core=core,
+        kernels=kernel_path(source.path),
     )
     with atomic_output_dir(output, force) as staging:
         for relative, text in source.files.items():
