@@ -62,10 +62,11 @@ def build_firmware(
     sample: np.ndarray,
     folder: Path,
     runs: int = 2,
-    stack_bytes: int = 8192,
+    stack_bytes: int | None = None,
     selftest: tuple[str, np.ndarray] | None = None,
 ) -> Firmware:
-    """Write the engine and the benchmark harness into ``folder`` and link them for ``board``.
+    """Write the engine and the benchmark harness into ``folder`` and link them for ``board``,
+    reserving ``stack_bytes`` for the call stack (default: the board's ``stack_bytes``).
 
     With ``selftest=(model_name, expected_output)`` the harness is instead a serial self-test
     that prints a firmware bundle's EDGEQ line on the board's UART, again and again (for
@@ -83,7 +84,7 @@ def build_firmware(
         "name": "model",
         "NAME": "MODEL",
         "runs": runs,
-        "stack_bytes": stack_bytes,
+        "stack_bytes": board.stack_bytes if stack_bytes is None else stack_bytes,
         "input_ctype": in_type,
         "output_ctype": out_type,
         "input_body": _c_values(values, in_type),
