@@ -76,11 +76,12 @@ def _folded_fields(b: Builder, op: Operator, rows: np.ndarray, scales: list[obje
 def _conv_scratch(subgraph: Subgraph, op: Operator, path: KernelPath) -> int:
     if op.opcode != "CONV_2D":
         return 0
-    # the DSP path interleaves the two columns into a third buffer of both
-    columns = path.conv_pixels * (2 if path.name == "dsp" else 1)
-    if _direct(subgraph, op, path):
-        return 2 * _column_stride(subgraph, op) if path.name == "dsp" else 0
-    return columns * _column_stride(subgraph, op)
+    stride = _column_stride(subgraph, op)
+    direct = _direct(subgraph, op, path)
+    if path.name == "dsp":  # the pair buffer of both columns, and a column when in_c % 4 != 0
+        in_c = subgraph.tensors[op.inputs[0]].shape[3]
+        return 2 * stride + (stride if in_c % 4 and not direct else 0)
+    return 0 if direct else path.conv_pixels * stride
 
 
 def _column_stride(subgraph: Subgraph, op: Operator) -> int:
