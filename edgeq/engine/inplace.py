@@ -8,7 +8,9 @@ geometry, the first input byte each output element reads, and from it the smalle
 a 3x3 stride-1 convolution needs about two input rows, an element-wise op none at all.
 
 Convolutions work on pairs of output pixels (``edgeq_conv_s8``), so both pixels of a pair count
-as reading from the pair's first input byte.
+as reading from the pair's first input byte; a depthwise convolution's outputs of one row all
+count as reading from the row's first input byte (its DSP kernel sweeps each row once per group
+of channels).
 
 Only kernels whose loop order is known here take part; every other op gets ``None`` (no overlap).
 The randomized and zoo tests run every such overlapped plan against TFLite Micro.
@@ -99,7 +101,10 @@ def _first_reads(subgraph: Subgraph, op: Operator, source: int) -> np.ndarray | 
         pixel = np.repeat(paired, 2)[: len(flat)].reshape(-1, 1)
         channel = np.zeros(out_c, dtype=np.int64)
     elif op.opcode == "DEPTHWISE_CONV_2D":
-        channel = np.arange(out_c, dtype=np.int64) // max(out_c // in_c, 1)
+        # the DSP kernels sweep a row once per group of channels, then its edge pixels: every
+        # output of a row counts as reading from the row's first input byte
+        pixel = np.repeat(pixel.reshape(out_h, out_w).min(axis=1), out_w).reshape(-1, 1)
+        channel = np.zeros(out_c, dtype=np.int64)
     else:
         channel = np.arange(out_c, dtype=np.int64)
     return np.minimum(pixel + channel[None, :], never).reshape(-1).astype(np.int64)
