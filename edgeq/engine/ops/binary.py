@@ -143,7 +143,14 @@ def add(b: Builder, op: Operator) -> Layer:
         return b.array(f"{b.prefix(op)}_{name}", "int32_t", rescaled)
 
     tables = [table("table1", first, m1, s1), table("table2", second, m2, s2)]
-    fields = [*_walk_fields(b, op, walk, output), *tables, zero_point(output), mo, so, low, high]
+
+    # kernel_output_fast is exact when the output shift is a right shift and |sum| < 2**30
+    def largest(tensor: Tensor, multiplier: int, shift: int) -> int:
+        shifted = (values - zero_point(tensor)) * (1 << ADD_LEFT_SHIFT)
+        return int(np.abs(multiply_by_quantized_multiplier(shifted, multiplier, shift)).max())
+
+    fast = int(so <= -1 and largest(first, m1, s1) + largest(second, m2, s2) < 2**30)
+    fields = [*_walk_fields(b, op, walk, output), *tables, zero_point(output), mo, so, low, high, fast]
     operands = [b.operand(op.inputs[0]), b.operand(op.inputs[1]), b.operand(op.outputs[0])]
     return b.layer(op, "edgeq_add_params", fields, "edgeq_add_s8", operands, "binary")
 
