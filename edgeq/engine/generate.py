@@ -39,6 +39,7 @@ class EngineSource:
     groups: tuple[str, ...]
     io: tuple[tuple[str, int], tuple[str, int]]
     path: str = "portable"
+    scratch_bytes: int = 0  # the largest scratch buffer of one op (planned inside the arena)
 
 
 def supported_opcodes() -> tuple[str, ...]:
@@ -189,4 +190,5 @@ def generate_engine(graph: ModelGraph, name: str, core: str = "portable") -> Eng
         groups=groups,
         io=((source_io["ctype"], source_io["size"]), (target_io["ctype"], target_io["size"])),
         path=path.name,
+        scratch_bytes=max(scratch.values(), default=0),
     )

@@ -1,5 +1,6 @@
 """What the engine needs on a microcontroller, next to what TFLite Micro needs: static RAM (the
-one activation buffer; the kernels use no scratch and no heap) and constant data (flash)."""
+one buffer of activations and the kernels' scratch, e.g. im2col columns; no heap) and constant
+data (flash)."""
 
 from __future__ import annotations
 
@@ -23,6 +24,8 @@ class EngineMemory:
     constant_bytes: int = 0
     overlapping_pairs: int = 0
     tflm_arena_bytes: int | None = None
+    scratch_bytes: int = 0  # the largest scratch buffer of one op, inside the activation buffer
+    kernel_path: str = "portable"
 
     @classmethod
     def of(cls, source: EngineSource, tflm_arena_bytes: int | None) -> EngineMemory:
@@ -33,6 +36,8 @@ class EngineMemory:
             constant_bytes=source.constant_bytes,
             overlapping_pairs=source.plan.overlapping_pairs,
             tflm_arena_bytes=tflm_arena_bytes,
+            scratch_bytes=source.scratch_bytes,
+            kernel_path=source.path,
         )
 
     @classmethod
@@ -45,6 +50,8 @@ class EngineMemory:
             constant_bytes=int(data["constant_bytes"]),
             overlapping_pairs=int(data["outputs_overlapping_inputs"]),
             tflm_arena_bytes=data.get("tflm_minimum_arena_bytes"),
+            scratch_bytes=int(data.get("scratch_bytes", 0)),
+            kernel_path=str(data.get("kernel_path", "portable")),
         )
 
     @property
@@ -60,13 +67,15 @@ class EngineMemory:
             "reason": self.reason,
             "static_ram_bytes": self.activation_bytes,
             "activation_buffer_bytes": self.activation_bytes,
-            "scratch_bytes": 0,
+            "scratch_bytes": self.scratch_bytes,
+            "kernel_path": self.kernel_path,
             "constant_bytes": self.constant_bytes,
             "outputs_overlapping_inputs": self.overlapping_pairs,
             "tflm_minimum_arena_bytes": self.tflm_arena_bytes,
             "ram_ratio_to_tflm_arena": None if self.ratio is None else round(self.ratio, 4),
-            "how": "static RAM is the size of the one activation buffer the generated code declares "
-            "(edgeq's offline plan; kernels use no heap and no scratch; the call stack comes on top); "
+            "how": "static RAM is the size of the one buffer the generated code declares (edgeq's "
+            "offline plan of the activations and of each kernel's scratch, e.g. im2col columns, "
+            "scratch_bytes being the largest; no heap; the call stack comes on top); "
             "constants are the const arrays (weights, biases, multipliers, shifts). TFLite Micro's "
             "arena is measured with the tflite-micro package (64-bit host build, an upper bound for "
             "32-bit MCUs).",
@@ -78,8 +87,8 @@ class EngineMemory:
             return f"edgeq C engine: cannot compile this model ({self.reason})"
         ratio = f", {self.ratio:.2f}x TFLite Micro's arena" if self.ratio is not None else ""
         return (
-            f"edgeq C engine: {self.activation_bytes:,} bytes of static RAM (one activation buffer, "
-            f"no scratch){ratio}; {self.constant_bytes:,} bytes of constants"
+            f"edgeq C engine: {self.activation_bytes:,} bytes of static RAM (one buffer: activations "
+            f"and {self.scratch_bytes:,} bytes of scratch){ratio}; {self.constant_bytes:,} bytes of constants"
         )
 
 
