@@ -110,6 +110,13 @@ def all_groups() -> tuple[str, ...]:
     return tuple(sorted({group for group, _ in LOWERINGS.values()}))
 
 
+def scratch_sizes(graph: ModelGraph, path: KernelPath | str = "portable") -> dict[int, int]:
+    """Bytes of scratch each op's kernel needs on ``path`` (ops that need none left out)."""
+    chosen = kernel_path(path) if isinstance(path, str) else path
+    sizes = {op.index: scratch_bytes(graph.main, op, chosen) for op in graph.main.operators}
+    return {op: size for op, size in sizes.items() if size}
+
+
 def generate_engine(graph: ModelGraph, name: str, core: str = "portable") -> EngineSource:
     """The C sources for ``graph``: ``<name>.c``, ``<name>.h``, ``edgeq_kernels.c``, ``edgeq_kernels.h``,
     with the kernels of ``core``'s path (see ``edgeq.engine.paths``: a core name or a path name)."""
@@ -118,8 +125,8 @@ def generate_engine(graph: ModelGraph, name: str, core: str = "portable") -> Eng
     check_supported(graph)
     subgraph = graph.main
     aliases = {op.outputs[0]: op.inputs[0] for op in subgraph.operators if op.opcode in ALIASES}
-    scratch = {op.index: scratch_bytes(subgraph, op, path) for op in subgraph.operators}
-    plan = plan_engine_memory(graph, aliases, {op: size for op, size in scratch.items() if size})
+    scratch = scratch_sizes(graph, path)
+    plan = plan_engine_memory(graph, aliases, scratch)
     offsets = {p.tensor: p.offset for p in plan.placements}
 
     def offset(tensor: int) -> int:

@@ -69,7 +69,7 @@ def test_generated_files_compile_for_cortex_m4_without_warnings(zoo_model, tmp_p
 
 
 def test_engine_buffer_is_the_best_plan_and_beats_the_plan_without_overlaps(zoo_model):
-    from edgeq.engine.generate import plan_engine_memory
+    from edgeq.engine.generate import plan_engine_memory, scratch_sizes
     from edgeq.engine.lowering import ALIASES
     from edgeq.tflite.memory import plan_memory
 
@@ -77,8 +77,10 @@ def test_engine_buffer_is_the_best_plan_and_beats_the_plan_without_overlaps(zoo_
     graph = read_tflite(path.read_bytes())
     aliases = {op.outputs[0]: op.inputs[0] for op in graph.main.operators if op.opcode in ALIASES}
     source = generate_engine(graph, name)
-    assert source.arena_bytes == max(plan_engine_memory(graph, aliases).peak_bytes, 16)
-    assert source.plan.peak_bytes <= plan_memory(graph, aliases).peak_bytes
+    scratch = scratch_sizes(graph)
+    assert source.arena_bytes == max(plan_engine_memory(graph, aliases, scratch).peak_bytes, 16)
+    assert source.plan.peak_bytes <= plan_memory(graph, aliases, scratch=scratch).peak_bytes
+    assert source.scratch_bytes == max(scratch.values(), default=0)
     # placements never overlap unless they are an output laid over the input it replaces
     spans = source.plan.placements
     for a in spans:
