@@ -3,7 +3,7 @@ an emulated board of every kernel path, byte for byte against TensorFlow Lite Mi
 converted once, its engine generated for each board's core, and all of a board's engines run from
 one firmware image (a few on the 16 KB cortex-m0) under QEMU (tests/board_batch.py).
 
-Converting the 340 cases is the largest part of the run (about 40 s in two processes, of ~90 s)."""
+Converting the 340 cases is the largest part of the run: 40-60 s in two processes, of 90-115 s."""
 
 from __future__ import annotations
 
