@@ -23,11 +23,12 @@ from test_engine_paths import EXPECTED_PATH, configuration
 
 from edgeq.bench.boards import BOARDS
 
-# One board per kernel path: cortex-m3 for portable (4 MB of RAM), cortex-m4 for dsp, cortex-m55
-# for mve; and the cortex-m0 (portable again, built for ARMv6-M), whose 16 KB of RAM and 256 KB of
-# flash cannot hold the whole suite: its engines are split over several images, and the few whose
-# activations alone exceed its RAM are counted as not fitting (every other board must fit all).
-BOARDS_CHECKED = ["cortex-m3", "cortex-m4", "cortex-m55", "cortex-m0"]
+# Every emulated core: cortex-m3 (portable, 4 MB of RAM), cortex-m4, m7 and m33 (dsp, each built
+# with its own -mcpu), cortex-m55 (mve); and the cortex-m0 (portable again, built for ARMv6-M),
+# whose 16 KB of RAM and 256 KB of flash cannot hold the whole suite: its engines are split over
+# several images, and the few whose activations alone exceed its RAM are counted as not fitting
+# (every other board must fit all).
+BOARDS_CHECKED = ["cortex-m3", "cortex-m4", "cortex-m7", "cortex-m33", "cortex-m55", "cortex-m0"]
 MAY_NOT_FIT = {"cortex-m0"}
 SAMPLES = 3  # inputs per case, the same ones given to TFLM
 
