@@ -122,12 +122,32 @@ class Classifier:
         }  # fmt: skip
 
 
+INPUT_KINDS = ("auto", "image", "features")
+
+
+def looks_like_image(shape: Sequence[int]) -> bool:
+    """An NHWC input with 1 or 3 channels and a roughly square picture (sides at most 4:1) is an
+    image; anything else (an MFCC of 49x10x1, sensor windows, flat vectors) is a feature tensor."""
+    if len(shape) != 4 or shape[3] not in (1, 3):
+        return False
+    height, width = shape[1], shape[2]
+    return min(height, width) > 0 and max(height, width) <= 4 * min(height, width)
+
+
 def describe_classifier(
-    graph: ModelGraph, labels: str | Path | Sequence[str], mean: Numbers | None, std: Numbers | None
+    graph: ModelGraph,
+    labels: str | Path | Sequence[str],
+    mean: Numbers | None,
+    std: Numbers | None,
+    input_kind: str = "auto",
 ) -> Classifier:
     """Check that ``graph`` is a one-input, one-output classifier with float32/int8/uint8 tensors
-    and that the labels and normalization fit it. Raises UnsupportedError for the model, InputError
-    for the options."""
+    and that the labels and normalization fit it. ``input_kind``: ``image`` (pixels from a bitmap),
+    ``features`` (a tensor of values: audio features, sensor data) or ``auto`` (an image when the
+    shape is one, see ``looks_like_image``). Raises UnsupportedError for the model, InputError for
+    the options."""
+    if input_kind not in INPUT_KINDS:
+        raise InputError(f"--input {input_kind!r}: choose from {', '.join(INPUT_KINDS)}")
     subgraph = graph.main
     if len(subgraph.inputs) != 1 or len(subgraph.outputs) != 1:
         raise UnsupportedError(
@@ -148,7 +168,13 @@ def describe_classifier(
             "edgeq export android writes classifiers"
         )
     image = None
-    if len(input_spec.shape) == 4 and input_spec.shape[3] in (1, 3):  # NHWC, grey or RGB
+    if input_kind == "image" and (len(input_spec.shape) != 4 or input_spec.shape[3] not in (1, 3)):
+        raise InputError(
+            f"--input image: the model input has shape {input_spec.shape}, not an NHWC image with 1 or 3 "
+            "channels: use --input features"
+        )
+    wanted = looks_like_image(input_spec.shape) if input_kind == "auto" else input_kind == "image"
+    if wanted:  # NHWC, grey or RGB
         colour = "GRAYSCALE" if input_spec.shape[3] == 1 else "RGB"
         image = ImageProperties(colour, width=input_spec.shape[2], height=input_spec.shape[1])
     channels = input_spec.shape[-1] if len(input_spec.shape) > 1 else 1

@@ -95,6 +95,7 @@ def export_android(
     description: str | None = None,
     package: str | None = None,
     force: bool = False,
+    input_kind: str = "auto",
 ) -> AndroidExportResult:
     """Write an Android Studio module for the classifier ``model`` into the folder ``output``.
 
@@ -104,7 +105,9 @@ def export_android(
     model its real input type, a Gradle build file and a README. ``labels`` is a text file with
     one label per line (or a list); ``mean``/``std`` (one value or one per channel) map 0..255
     pixels to the model's input as ``(pixel - mean) / std`` and are required for float images.
-    ``name`` defaults to the file name; ``package`` to ``com.example.<name>``.
+    ``name`` defaults to the file name; ``package`` to ``com.example.<name>``. ``input_kind``
+    (``auto``, ``image``, ``features``) says whether the input is an image (a ``classify(Bitmap)``
+    method and image metadata) or a feature tensor (values in, no pixel normalization).
 
     Returns an AndroidExportResult. Raises InputError for bad options or files and
     UnsupportedError for models that are not single-input, single-output classifiers with
@@ -119,7 +122,7 @@ def export_android(
         raise InputError("--name is empty: give the model a name such as digits")
     identifier = suggest_identifier(name).lower()
     package = kotlin_package(package if package is not None else f"com.example.{identifier}")
-    classifier = describe_classifier(graph, labels, mean, std)
+    classifier = describe_classifier(graph, labels, mean, std, input_kind)
     model_asset, labels_asset = f"{identifier}.tflite", f"{identifier}_labels.txt"
 
     metadata = classifier_metadata(classifier, graph, name, version, author, description, labels_asset)

@@ -94,6 +94,12 @@ def android(
         None, "--description", help="Model description in the metadata (default: what the model classifies)."
     ),
     package: str = typer.Option(None, "--package", help="Kotlin package (default: com.example.<name>)."),
+    input_kind: str = typer.Option(
+        "auto",
+        "--input",
+        help="image (a Bitmap in, image metadata), features (values in: audio features, sensor data) or "
+        "auto: an image when the input is NHWC with 1 or 3 channels and sides at most 4:1.",
+    ),
     force: Force = False,
 ) -> None:
     """An Android Studio module: the model with TFLite metadata and labels, a Kotlin classifier, a README."""
@@ -103,6 +109,7 @@ def android(
     result = export_android(
         model, output, labels, mean=parse_floats("--mean", mean), std=parse_floats("--std", std), name=name,
         version=version, author=author, description=description, package=package, force=force,
+        input_kind=input_kind,
     )  # fmt: skip
     stdout.print(f"wrote {result.output}/: Android module {result.package}, class {result.class_name} "
                  f"({len(result.files)} files, see its README.md)")  # fmt: skip
