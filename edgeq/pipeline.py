@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from edgeq.errors import InputError
+from edgeq.errors import BenchFailure, InputError
 from edgeq.outputs import atomic_output_dir, write_file_atomic
 from edgeq.results import schema
 from edgeq.results.run import RunRecord, StageRun
@@ -42,6 +42,8 @@ class RunResult:
     config: RunConfig
     stages: tuple[StageRun, ...]
     output: Path
+    bench_failure: BenchFailure | None = None
+    """Set when some benchmark rows failed (the bench stage failed in part; bench.json has every row)."""
 
     def stage(self, name: str) -> StageRun:
         return next(stage for stage in self.stages if stage.name == name)
@@ -155,6 +157,12 @@ def run_pipeline(config: RunConfig, force: bool = False, progress: Progress | No
             report.save(out / "bench.json")
 
         stage("bench", bench_print, [out / "bench.json"], do_bench)
+        bench_failure = _bench_failure(out / "bench.json")
+        if bench_failure is not None:
+            say(f"      bench failed in part: {bench_failure.reason}")
+
+    else:
+        bench_failure = None
 
     # 5. report (always redone: it is cheap and reads everything above)
     say(f"[{total}/{total}] report: writing report.html and report.md")
@@ -163,9 +171,17 @@ def run_pipeline(config: RunConfig, force: bool = False, progress: Progress | No
     write_file_atomic(out / "run.json", json.dumps(result.to_dict(), indent=2) + "\n")
     outputs = _write_report(out)
     stages.append(StageRun("report", "ran", time.perf_counter() - started, "", outputs))
-    result = RunResult(config=config, stages=tuple(stages), output=out)
+    result = RunResult(config=config, stages=tuple(stages), output=out, bench_failure=bench_failure)
     write_file_atomic(out / "run.json", json.dumps(result.to_dict(), indent=2) + "\n")
     return result
+
+
+def _bench_failure(bench_json: Path) -> BenchFailure | None:
+    """The failure of bench.json's failed rows (as ``edgeq bench`` raises it), None when all passed.
+    Read from the file, so a reused bench stage still says its rows failed."""
+    from edgeq.bench.results import BenchReport
+
+    return BenchReport.from_dict(schema.BENCH.read(bench_json)).failure()
 
 
 def _write_report(out: Path) -> tuple[str, ...]:

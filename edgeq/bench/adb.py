@@ -651,7 +651,7 @@ def _run_on_phone(
     models: Sequence[BenchModel], target: str, options: BenchOptions, say: Progress
 ) -> list[BenchResult]:
     """The adb runner's one target: a model benchmark_model cannot run gets a failed row, a phone
-    that is not ready ends the benchmark (DeviceError)."""
+    that is not ready raises DeviceError (every model on it gets that failed row)."""
     return bench_adb(models, options.benchmark_model, parse_adb_target(target), options.runs, options.warmup,
                      options.threads, options.xnnpack, say, options.device_timeout)  # fmt: skip
 

@@ -41,8 +41,8 @@ class Runner(Protocol):
         self, models: Sequence[BenchModel], targets: Sequence[str], options: BenchOptions, say: Progress
     ) -> dict[str, list[BenchResult]]:
         """For each target, one result per model, in order. A model that fails on a target gets
-        its failed row (from a BenchFailure); what no one model can be blamed for raises and ends
-        the benchmark: a missing program (ToolchainError), an unreachable device (DeviceError),
+        its failed row (from a BenchFailure), and so does every model on a device that cannot be
+        reached (DeviceError); what ends the benchmark is a missing program (ToolchainError) or
         the host's one timing process failing (BenchFailure)."""
         ...
 

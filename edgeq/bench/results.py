@@ -10,6 +10,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from edgeq.errors import BenchFailure
 from edgeq.outputs import write_file_atomic
 from edgeq.results import schema
 from edgeq.version import __version__
@@ -151,6 +152,23 @@ class BenchReport:
     @property
     def ok(self) -> bool:
         return all(result.ok for result in self.results)
+
+    def failure(self) -> BenchFailure | None:
+        """The failure of the rows that failed (None when every row passed): how many of how
+        many, the first one's model, target and reason, and that row's exit code."""
+        failed = [result for result in self.results if not result.ok]
+        if not failed:
+            return None
+        first = failed[0]
+        reason = (
+            first.error or "the output check failed: the target's output bytes differ from the references"
+        )
+        return BenchFailure(
+            first.target,
+            f"{len(failed)} of {len(self.results)} benchmarks failed; first: "
+            f"{Path(first.model).name} on {first.target}: {reason}",
+            int(first.details.get("exit_code", 1)),
+        )
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -12,7 +12,7 @@ import numpy as np
 
 from edgeq.bench.options import BenchOptions
 from edgeq.bench.results import BenchResult
-from edgeq.errors import BenchFailure, EdgeqError, ToolchainError
+from edgeq.errors import BenchFailure, DeviceError, EdgeqError, ToolchainError
 from edgeq.tflite import ModelGraph
 
 Progress = Callable[[str], None]
@@ -96,4 +96,14 @@ class DeviceRunner:
     def run(
         self, models: Sequence[BenchModel], targets: Sequence[str], options: BenchOptions, say: Progress
     ) -> dict[str, list[BenchResult]]:
-        return {target: self.run_one(models, target, options, say) for target in targets}
+        """Each target's rows. A device that cannot be reached, or lacks the runtime, fails every
+        model on it (one failed row each, its DeviceError's reason and exit code): the other
+        targets' rows are kept, as a Cortex-M board that fails keeps the host's."""
+        results = {}
+        for target in targets:
+            try:
+                results[target] = self.run_one(models, target, options, say)
+            except (DeviceError, BenchFailure) as exc:  # an option given wrong (InputError) still ends it
+                failure = as_failure(target, exc)
+                results[target] = [failed_result(model, failure) for model in models]
+        return results

@@ -196,8 +196,8 @@ def _failure(target: SSHTarget, code: int, stdout: str, stderr: str, python: str
 def _run_on_board(
     models: Sequence[BenchModel], target: str, options: BenchOptions, say: Progress
 ) -> list[BenchResult]:
-    """The ssh runner's one target. A board that cannot be reached, or lacks the runtime, is no
-    one model's failure: its DeviceError ends the benchmark."""
+    """The ssh runner's one target. A board that cannot be reached, or lacks the runtime, raises
+    DeviceError (every model on it gets that failed row; the other targets' rows are kept)."""
     board, runs = parse_ssh_target(target), options.runs
     say(f"timing {len(models)} model(s) in LiteRT on {board.name} ({runs} runs each, interleaved)")
     return bench_ssh(

@@ -11,7 +11,6 @@ from rich.table import Table
 
 from edgeq.cli.common import progress, stdout
 from edgeq.cli.options import JsonFile
-from edgeq.errors import BenchFailure
 
 
 def bench(
@@ -78,18 +77,9 @@ def bench(
         print(json.dumps(report.to_dict(), indent=2))
     else:
         print_report(report)
-    failed = [result for result in report.results if not result.ok]
-    if failed:
-        first = failed[0]
-        reason = (
-            first.error or "the output check failed: the target's output bytes differ from the references"
-        )
-        raise BenchFailure(
-            first.target,
-            f"{len(failed)} of {len(report.results)} benchmarks failed; first: "
-            f"{Path(first.model).name} on {first.target}: {reason}",
-            int(first.details.get("exit_code", 1)),
-        )
+    failure = report.failure()
+    if failure is not None:
+        raise failure
 
 
 def _number(value: float | None, unit: str = "") -> str:

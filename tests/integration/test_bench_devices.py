@@ -86,7 +86,9 @@ def test_unknown_host_key_is_refused_with_a_clear_message(sshd, capfd):
             "--remote-python", sys.executable]  # fmt: skip
     assert run(argv) == 4
     (err,) = [line for line in capfd.readouterr().err.splitlines() if not line.startswith("·")]
-    assert err.startswith("error: the host key of ")
+    assert err.startswith(
+        f"error: 1 of 1 benchmarks failed; first: tiny_int8.tflite on {target}: the host key of "
+    )
     assert "does not trust host keys silently" in err and "known_hosts" in err
 
 
@@ -175,7 +177,8 @@ def test_serial_refuses_a_board_running_another_model(uart_board, tmp_path, capf
 def test_failing_flash_command_is_one_line_and_exit_4(uart_board, capfd):
     assert run(["bench", str(TINY), "--on", f"serial:{uart_board}", "--flash-cmd", "false"]) == 4
     (err,) = [line for line in capfd.readouterr().err.splitlines() if not line.startswith("·")]
-    assert err.startswith("error: --flash-cmd failed with exit status 1")
+    assert err.startswith(f"error: 1 of 1 benchmarks failed; first: tiny_int8.tflite on serial:{uart_board}: "
+                          "--flash-cmd failed with exit status 1")  # fmt: skip
 
 
 def test_missing_serial_port_is_a_device_error(capfd):

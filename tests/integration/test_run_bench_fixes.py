@@ -1,0 +1,64 @@
+"""Issue 17 items 13-17 end to end: ``edgeq run`` says the bench stage failed in part, a device
+that cannot be reached is a failed row next to the host's, ``edgeq report`` reads an ``edgeq
+convert`` folder, the Cortex-M fit check and the RAM column agree."""
+
+from __future__ import annotations
+
+import json
+import socket
+
+from edgeq.cli import run
+from tests.conftest import REPO, require_tool
+
+TINY = REPO / "tests" / "golden" / "tiny_int8.tflite"
+
+
+def _closed_port() -> int:
+    """A port on 127.0.0.1 nothing listens on (bound, then released)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def test_an_unreachable_ssh_board_is_a_failed_row_and_the_host_row_is_kept(tmp_path, capfd):
+    require_tool("ssh")
+    target = f"ssh://edgeq@127.0.0.1:{_closed_port()}"
+    out = tmp_path / "bench.json"
+    argv = ["bench", str(TINY), "--on", f"host,{target}", "--runs", "5", "--warmup", "1", "--json", str(out)]
+    assert run(argv) == 4  # the DeviceError's exit code, as before, but now with the table
+    rows = json.loads(out.read_text())["results"]
+    assert [(r["target"], r["ok"]) for r in rows] == [("host", True), (target, False)]
+    assert rows[1]["error"].startswith(f"cannot connect to {target}")
+    assert rows[1]["details"] == {"exit_code": 4}
+    printed = capfd.readouterr()
+    assert "host" in printed.out and "failed" in printed.out
+    first = f"error: 1 of 2 benchmarks failed; first: tiny_int8.tflite on {target}: cannot connect"
+    assert first in printed.err
+
+
+def test_edgeq_run_exits_non_zero_and_says_the_bench_stage_failed_in_part(demo_run, tmp_path, capfd):
+    require_tool("ssh")
+    demo = demo_run[1]
+    target = f"ssh://edgeq@127.0.0.1:{_closed_port()}"
+    config = tmp_path / "edgeq.toml"
+    config.write_text(
+        f"[model]\npath = {json.dumps(str(demo / 'digits_cnn.keras'))}\n"
+        f"[data]\ncalib = {json.dumps(str(demo / 'calib.npz'))}\nscale = 0.0625\n"
+        '[convert]\nmodes = ["int8"]\n[output]\nfolder = "out"\n'
+        f'[bench]\ntargets = ["host", "{target}"]\nruns = 5\nwarmup = 1\n'
+    )
+    for attempt in ("ran", "reused"):  # a reused bench stage still says its rows failed
+        assert run(["run", str(config)]) == 4
+        printed = capfd.readouterr()
+        assert "bench failed in part" in printed.err
+        (error,) = [line for line in printed.err.splitlines() if line.startswith("error:")]
+        assert error.startswith(
+            f"error: the bench stage failed in part: 1 of 2 benchmarks failed; first: digits_cnn_int8.tflite "
+            f"on {target}: cannot connect"
+        )
+        assert "failed in part" in printed.out  # the stage table's bench row
+        stages = json.loads((tmp_path / "out" / "run.json").read_text())["stages"]
+        assert {s["name"]: s["status"] for s in stages}["bench"] == attempt
+        assert (tmp_path / "out" / "report.html").is_file()  # what succeeded is kept
+        rows = json.loads((tmp_path / "out" / "bench.json").read_text())["results"]
+        assert [(r["target"], r["ok"]) for r in rows] == [("host", True), (target, False)]
