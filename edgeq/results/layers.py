@@ -17,7 +17,9 @@ EXACT_OPS = frozenset({"RESHAPE", "MAX_POOL_2D", "SQUEEZE", "PAD", "TRANSPOSE", 
 class LayerError:
     """The error one quantized op introduces, from the QuantizationDebugger.
 
-    ``normalized`` is the RMS error in units of the op's output quantization step.
+    ``normalized`` is the RMS error in units of the op's output quantization step. ``keras_layer``
+    owns the op's weights (or, for a weightless op, produced it); ``fused_layers`` were folded into
+    the op (a batch norm and an activation after a convolution).
     """
 
     op_index: int
@@ -30,6 +32,7 @@ class LayerError:
     rmse: float
     max_abs_error: float
     mean_error: float
+    fused_layers: tuple[str, ...] = ()
 
     @property
     def normalized(self) -> float:
@@ -40,6 +43,7 @@ class LayerError:
             "op_index": self.op_index,
             "op": self.op,
             "keras_layer": self.keras_layer,
+            "fused_layers": list(self.fused_layers),
             "tensor": self.tensor,
             "normalized_rmse": round(self.normalized, 6),
             "rmse": self.rmse,
@@ -65,6 +69,7 @@ class LayerError:
             rmse=float(data["rmse"]),
             max_abs_error=float(data["max_abs_error"]),
             mean_error=float(data.get("mean_error", 0.0)),
+            fused_layers=tuple(data.get("fused_layers") or ()),
         )
 
 
