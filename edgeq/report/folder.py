@@ -1,6 +1,7 @@
 """The output folder of ``edgeq run`` read into typed results: run.json (RunRecord),
 convert/report.json (ConvertResult), inspect/*.json (InspectReport), bench.json (BenchReport) and
-mcu/. Each file is checked against its schema (``edgeq.results.schema``) before it is read."""
+mcu/. Each file is checked against its schema (``edgeq.results.schema``) before it is read.
+A folder ``edgeq convert -o`` wrote (report.json and the .tflite files, no run.json) is read too."""
 
 from __future__ import annotations
 
@@ -36,7 +37,9 @@ class RunFolder:
     """The files of one ``edgeq run`` output folder; optional parts are None (or empty) when absent.
 
     ``inspections`` pairs each inspect/*.json file name with its content; ``problems`` names the
-    optional files that exist but cannot be read (they are left out).
+    optional files that exist but cannot be read (they are left out). ``written_by`` is
+    ``"edgeq run"``, or ``"edgeq convert"`` for a convert folder, whose ``run`` is an empty record
+    (no configuration, no stages).
     """
 
     path: Path
@@ -46,6 +49,7 @@ class RunFolder:
     bench: BenchReport | None = None
     firmware: Firmware | None = None
     problems: tuple[str, ...] = ()
+    written_by: str = "edgeq run"
 
 
 def read_run_folder(folder: str | Path) -> RunFolder:
@@ -58,8 +62,15 @@ def read_run_folder(folder: str | Path) -> RunFolder:
     if not path.is_dir():
         raise InputError(f"{path} is not a folder; pass the output folder of edgeq run, not a file in it")
     run_file = path / "run.json"
-    run = _read(run_file, schema.RUN, RunRecord.from_dict, "not an edgeq run folder? edgeq run writes it")
     convert_file = path / "convert" / "report.json"
+    written_by = "edgeq run"
+    if not run_file.exists() and not convert_file.exists() and (path / "report.json").is_file():
+        # edgeq convert -o FOLDER: the convert stage's files at the top, nothing of the run around it
+        convert_file, written_by = path / "report.json", "edgeq convert"
+        run = RunRecord(edgeq_version="", config_file=None, config={}, stages=(), environment={})
+    else:
+        fix = "not an edgeq run folder? edgeq run writes it (edgeq convert -o writes report.json)"
+        run = _read(run_file, schema.RUN, RunRecord.from_dict, fix)
     convert_data = schema.CONVERT.read(
         convert_file, "edgeq run (or edgeq convert -o FOLDER/convert) writes it"
     )
@@ -84,7 +95,7 @@ def read_run_folder(folder: str | Path) -> RunFolder:
     bench_file = path / "bench.json"
     bench = optional(bench_file, schema.BENCH, BenchReport.from_dict) if bench_file.exists() else None
     firmware = _firmware(path / "mcu", problems) if (path / "mcu").is_dir() else None
-    return RunFolder(path, run, convert, tuple(inspections), bench, firmware, tuple(problems))
+    return RunFolder(path, run, convert, tuple(inspections), bench, firmware, tuple(problems), written_by)
 
 
 def _firmware(mcu: Path, problems: list[str]) -> Firmware:

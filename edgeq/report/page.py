@@ -94,7 +94,10 @@ def build_report(folder: str | Path) -> Report:
 
     def run_section() -> Iterator[Block]:
         yield from stages.blocks(context)
-        yield Columns((stages.configuration(context),), tuple(environment.blocks(context)))
+        if context.folder.written_by == "edgeq run":
+            yield Columns((stages.configuration(context),), tuple(environment.blocks(context)))
+        else:
+            yield from environment.blocks(context)
 
     sections = (
         _section(context, "accuracy", "Accuracy and size", "convert/report.json", accuracy.blocks),

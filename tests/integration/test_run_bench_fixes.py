@@ -62,3 +62,19 @@ def test_edgeq_run_exits_non_zero_and_says_the_bench_stage_failed_in_part(demo_r
         assert (tmp_path / "out" / "report.html").is_file()  # what succeeded is kept
         rows = json.loads((tmp_path / "out" / "bench.json").read_text())["results"]
         assert [(r["target"], r["ok"]) for r in rows] == [("host", True), (target, False)]
+
+
+def test_edgeq_report_reads_a_folder_edgeq_convert_wrote(digits_model, digits_split, tmp_path, capfd):
+    calib, test = digits_split
+    folder = tmp_path / "converted"
+    argv = ["convert", str(digits_model), "--mode", "int8", "--calib", str(calib), "--eval", str(test),
+            "--scale", "0.0625", "-o", str(folder)]  # fmt: skip
+    assert run(argv) == 0
+    capfd.readouterr()
+    assert run(["report", str(folder)]) == 0
+    printed = capfd.readouterr().out
+    assert f"wrote {folder / 'report.html'}" in printed
+    assert "not in the report:" in printed and "run.json" in printed
+    markdown = (folder / "report.md").read_text()
+    assert "digits_cnn_int8.tflite" in markdown and "Written by edgeq convert" in markdown
+    assert "Accuracy and size" in markdown

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from edgeq.report.document import Block, Facts, Segment, Table, Timeline, Value
+from edgeq.report.document import Block, Facts, Missing, Segment, Table, Timeline, Value
 from edgeq.report.figures import STAGE_HOW, plain
 from edgeq.report.sections import Context
 
@@ -14,6 +14,13 @@ from edgeq.report.sections import Context
 def blocks(context: Context) -> Iterator[Block]:
     """The configuration file, the timeline and the stages; ``configuration`` gives the settings."""
     run = context.folder.run
+    if context.folder.written_by != "edgeq run":
+        context.missing.append("run.json")
+        yield Missing(
+            f"Written by {context.folder.written_by}",
+            "no run.json, so no stages or configuration: edgeq run edgeq.toml writes them.",
+        )
+        return
     if run.config_file:
         yield Facts.of([("configuration", run.config_file)])
     stages = run.stages

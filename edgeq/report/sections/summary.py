@@ -68,10 +68,11 @@ def cards(context: Context) -> tuple[Card, ...]:
     except UNEXPECTED:
         found.append(Card("Fastest target", Value("unreadable"), "bench.json could not be read", "muted"))
     stages = context.folder.run.stages
-    ran = sum(1 for stage in stages if stage.status == "ran")
-    seconds = sum(stage.seconds for stage in stages)
-    detail = f"{len(stages)} stages: {ran} ran, {len(stages) - ran} reused"
-    found.append(Card("Run", context.notes.figure(f"{seconds:.1f} s", "measured", STAGE_HOW), detail))
+    if stages:  # an edgeq convert folder has none
+        ran = sum(1 for stage in stages if stage.status == "ran")
+        seconds = sum(stage.seconds for stage in stages)
+        detail = f"{len(stages)} stages: {ran} ran, {len(stages) - ran} reused"
+        found.append(Card("Run", context.notes.figure(f"{seconds:.1f} s", "measured", STAGE_HOW), detail))
     return tuple(found)
 
 
