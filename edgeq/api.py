@@ -22,6 +22,7 @@ from edgeq.errors import InputError, UnsupportedError
 from edgeq.inspection import inspect
 from edgeq.mcu.bundle import export_mcu
 from edgeq.results import ConvertResult, ModeResult, QATReport, SizeBaseline
+from edgeq.results.convert import ModeFailure
 from edgeq.version import __version__
 
 if TYPE_CHECKING:
@@ -51,6 +52,7 @@ def convert(
     layer_report: bool = False,
     max_drop: float | None = None,
     max_trials: int = DEFAULT_MAX_TRIALS,
+    per_channel_dense: bool = False,
     progress: Progress | None = None,
 ) -> ConvertResult:
     """Convert a Keras model (.keras, Keras 2 .h5) or SavedModel folder to TensorFlow Lite.
@@ -70,15 +72,23 @@ def convert(
     non-classifier, that relative L2 error), trying at most ``max_trials`` conversions; the result
     gets an ``int8_mixed`` mode when a mix was needed, and a ``mixed_precision`` report.
 
+    int8 and int16x8 quantize FULLY_CONNECTED weights per tensor (TensorFlow Lite Micro then keeps
+    no per-channel multipliers in its arena); ``per_channel_dense=True`` quantizes them per channel.
+
+    The converter runs in a child process. A mode it refuses or crashes on becomes one of the
+    result's ``failures`` (with its reason; ``result.ok`` is False) and the other modes are still
+    converted; recurrent layers are unrolled for int8 / int16x8 (see ``unroll_recurrent``).
+
     Returns a ConvertResult (``.save(folder)`` writes the .tflite files and reports).
-    Raises InputError for bad files, data or options, UnsupportedError for models the modes
-    cannot express, ConversionError when TensorFlow's converter fails otherwise.
+    Raises InputError for bad files, data or options; when no mode converts, the first mode's
+    error: UnsupportedError for models the mode cannot express, ConversionError when TensorFlow's
+    converter fails or crashes otherwise.
     """
     from edgeq.conversion.accuracy import mixed_precision, mode_result
     from edgeq.conversion.evaluate import evaluate
     from edgeq.conversion.loading import load_model
     from edgeq.conversion.sensitivity import CalibratedModel
-    from edgeq.conversion.tflite_converter import convert_variant
+    from edgeq.conversion.tflite_converter import Refusal, convert_isolated
     from edgeq.runtimes.litert import REFERENCE_KERNELS
 
     say = progress or (lambda _message: None)
@@ -106,19 +116,36 @@ def convert(
 
     stem = _file_stem(source.path)
     smoke_input = _smoke_input(calibration_set, evaluation_set)
+    say("converting " + ", ".join(v.label for v in variants) + " (in a child process)")
+    conversions = convert_isolated(
+        source, variants, calibration_set.x if calibration_set else None, static_batch,
+        per_channel_dense, unsafe, custom_objects,
+    )  # fmt: skip
     results: list[ModeResult] = []
-    for variant in variants:
-        say(f"converting {variant.label}")
-        converted = convert_variant(
-            source, variant, calibration_set.x if calibration_set else None, static_batch
-        )
+    failures: list[ModeFailure] = []
+    for variant, converted in zip(variants, conversions, strict=True):
+        if isinstance(converted, Refusal):
+            say(f"{variant.label} failed: {converted.error}")
+            failures.append(
+                ModeFailure(
+                    variant.key, variant.label, variant.scheme, variant.io, str(converted.error),
+                    converted.crashed, converted.error.exit_code,
+                )
+            )  # fmt: skip
+            continue
         say(f"running {variant.label} in LiteRT" + (" and evaluating" if evaluation_set is not None else ""))
-        results.append(
-            mode_result(
-                variant.key, variant.label, variant.scheme, variant.io, f"{stem}_{variant.key}.tflite",
-                converted.tflite, converted.seconds, evaluation_set, reference_outputs, smoke_input,
-            )
+        result = mode_result(
+            variant.key, variant.label, variant.scheme, variant.io, f"{stem}_{variant.key}.tflite",
+            converted.tflite, converted.seconds, evaluation_set, reference_outputs, smoke_input,
         )  # fmt: skip
+        notes = converted.notes + _quantization_notes(variant, converted.tflite, per_channel_dense)
+        results.append(replace(result, notes=notes) if notes else result)
+    if not results:
+        first = next(c for c in conversions if isinstance(c, Refusal))
+        raise first.error
+    if (layer_report or max_drop is not None) and not any(m.scheme == "int8" for m in results):
+        int8_failure = next(f for f in failures if f.scheme == "int8")
+        raise UnsupportedError(f"--layer-report and --max-drop need the int8 mode: {int8_failure.reason}")
 
     layer_errors = mixed = None
     if layer_report or max_drop is not None:
@@ -156,7 +183,35 @@ def convert(
         edgeq_version=__version__,
         layer_errors=layer_errors,
         mixed_precision=mixed,
+        failures=tuple(failures),
     )
+
+
+def _quantization_notes(variant: Variant, tflite: bytes, per_channel_dense: bool) -> tuple[str, ...]:
+    """What the file's tensor types say the user should know: a dynamic-range file that quantized
+    no weight (a float file under another name), and how FULLY_CONNECTED weights were quantized."""
+    from edgeq.tflite.analysis import quantization_summary
+    from edgeq.tflite.reader import read_tflite
+
+    graph = read_tflite(tflite, variant.key)
+    summary = quantization_summary(graph)
+    notes = []
+    if variant.scheme == "dynamic" and "int8" not in summary.weight_dtypes:
+        notes.append(
+            "the converter quantized no weights (no int8 tensor in the file): it is a float32 model, "
+            "no smaller and no faster; dynamic range quantizes only large enough Dense / Conv / LSTM "
+            "weights (try int8 or float16)"
+        )
+    dense = any(op.opcode == "FULLY_CONNECTED" for op in graph.main.operators)
+    if variant.scheme in ("int8", "int16x8") and dense:
+        notes.append(
+            "FULLY_CONNECTED weights per channel (--per-channel-dense): TensorFlow Lite Micro keeps a "
+            "multiplier and shift per output channel in its arena"
+            if per_channel_dense
+            else "FULLY_CONNECTED weights per tensor, so TensorFlow Lite Micro keeps no per-channel "
+            "multipliers in its arena (--per-channel-dense for per channel)"
+        )
+    return tuple(notes)
 
 
 QAT_METHOD = (

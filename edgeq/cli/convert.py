@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from edgeq.cli.common import parse_floats, print_convert_result, progress, stdout
+from edgeq.cli.common import parse_floats, print_convert_result, progress, stderr, stdout
 from edgeq.cli.options import AsJson, Force, OutputFolder, Verbose
 
 
@@ -53,11 +53,23 @@ def convert(
         "model (relative L2 error for non-classifiers); needs --eval.",
     ),
     max_trials: int = typer.Option(16, "--max-trials", help="Conversions --max-drop may try."),
+    per_channel_dense: bool = typer.Option(
+        False,
+        "--per-channel-dense",
+        help="int8/int16x8: quantize FULLY_CONNECTED weights per channel (default per tensor: "
+        "TFLite Micro then keeps no per-channel multipliers in its arena).",
+    ),
     force: Force = False,
     as_json: AsJson = False,
     verbose: Verbose = False,
 ) -> None:
-    """Convert a Keras model to TensorFlow Lite and report what quantization cost and saved."""
+    """Convert a Keras model to TensorFlow Lite and report what quantization cost and saved.
+
+    A mode the converter refuses or crashes on is a FAILED row with its reason; the other modes
+    are still written. Exit codes: 0 every mode converted; 2 some mode was refused (the model
+    needs ops that mode cannot express); 1 the converter failed or crashed on some mode (the
+    largest applies; with no mode converted nothing is written and the same codes apply).
+    """
     from edgeq.api import convert as convert_model
     from edgeq.conversion.modes import parse_modes
     from edgeq.conversion.quiet import set_verbose
@@ -85,6 +97,7 @@ def convert(
         layer_report=layer_report,
         max_drop=max_drop,
         max_trials=max_trials,
+        per_channel_dense=per_channel_dense,
         progress=None if as_json else progress,
     )
     result.save(output, force=force)
@@ -92,3 +105,9 @@ def convert(
     if not as_json:
         files = f"{len(result.modes)} .tflite file" + ("s" if len(result.modes) > 1 else "")
         stdout.print(f"wrote {output}/: {files}, report.json, report.md")
+    if not result.ok:
+        failed = ", ".join(failure.label for failure in result.failures)
+        stderr.print(
+            f"error: {len(result.failures)} mode(s) failed ({failed}): see the notes", soft_wrap=True
+        )
+        raise typer.Exit(result.exit_code)

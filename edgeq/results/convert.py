@@ -40,6 +40,7 @@ class ModeResult:
     evaluation: Evaluation | None = None
     problem: str | None = None
     size_bytes: int = -1
+    notes: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.tflite is not None:
@@ -66,6 +67,7 @@ class ModeResult:
             "runs_in_litert": self.runs_in_litert,
             "evaluation": self.evaluation.to_dict() if self.evaluation else None,
             "problem": self.problem,
+            "notes": list(self.notes),
         }
 
     @classmethod
@@ -87,6 +89,47 @@ class ModeResult:
             runs_in_litert=bool(data.get("runs_in_litert")),
             evaluation=Evaluation.from_dict(data["evaluation"]) if data.get("evaluation") else None,
             problem=data.get("problem"),
+            notes=tuple(data.get("notes") or ()),
+        )
+
+
+@dataclass(frozen=True)
+class ModeFailure:
+    """A requested mode that produced no file: the converter refused it or crashed.
+
+    ``exit_code`` is the code a run of this mode alone exits with (2: the mode cannot express the
+    model, 1: the converter failed or crashed); a run with failed modes exits with the largest.
+    """
+
+    key: str
+    label: str
+    scheme: str
+    io: str
+    reason: str
+    crashed: bool = False
+    exit_code: int = 1
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "key": self.key,
+            "label": self.label,
+            "scheme": self.scheme,
+            "io": self.io,
+            "reason": self.reason,
+            "crashed": self.crashed,
+            "exit_code": self.exit_code,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ModeFailure:
+        return cls(
+            key=str(data["key"]),
+            label=str(data["label"]),
+            scheme=str(data["scheme"]),
+            io=str(data["io"]),
+            reason=str(data["reason"]),
+            crashed=bool(data.get("crashed")),
+            exit_code=int(data.get("exit_code") or 1),
         )
 
 
@@ -111,7 +154,8 @@ class ConvertResult:
 
     ``reference`` is the float Keras/SavedModel model's own evaluation (None without --eval).
     ``layer_errors`` holds every quantized op's error in model order; report.json keeps only the
-    ranked ones (``ranked``), so a result read back holds those.
+    ranked ones (``ranked``), so a result read back holds those. ``failures`` are the requested
+    modes that produced no file (``ok`` is False when there are any).
     """
 
     source: dict[str, Any]
@@ -128,6 +172,17 @@ class ConvertResult:
     layer_errors: tuple[LayerError, ...] | None = None
     mixed_precision: MixedPrecision | None = None
     qat: QATReport | None = None
+    failures: tuple[ModeFailure, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        """True when every requested mode produced a file."""
+        return not self.failures
+
+    @property
+    def exit_code(self) -> int:
+        """0 when every mode converted, else the largest of the failed modes' exit codes."""
+        return max((failure.exit_code for failure in self.failures), default=0)
 
     def size_ratio(self, mode: ModeResult) -> float:
         return mode.size_bytes / self.size_baseline.size_bytes
@@ -167,6 +222,7 @@ class ConvertResult:
             "seed": self.seed,
             "reference": self.reference.to_dict() if self.reference else None,
             "modes": modes,
+            "failed_modes": [failure.to_dict() for failure in self.failures],
             "layer_errors": self._ranked_layer_errors(),
             "mixed_precision": self.mixed_precision.to_dict() if self.mixed_precision else None,
             "qat": self.qat.to_dict() if self.qat else None,
@@ -203,6 +259,7 @@ class ConvertResult:
             if data.get("mixed_precision")
             else None,
             qat=QATReport.from_dict(data["qat"]) if data.get("qat") else None,
+            failures=tuple(ModeFailure.from_dict(f) for f in data.get("failed_modes") or ()),
         )
 
     def save(self, path: str | Path, force: bool = False) -> Path:

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from edgeq.results.layers import ranked
 
 if TYPE_CHECKING:
-    from edgeq.results.convert import ConvertResult, ModeResult
+    from edgeq.results.convert import ConvertResult, ModeFailure, ModeResult
     from edgeq.runtimes.runners import TFLMCheck
 
 COLUMNS = (
@@ -42,7 +42,7 @@ def mode_row(result: ConvertResult, mode: ModeResult) -> list[str]:
     worst = max(evaluation.outputs, key=lambda f: f.relative_l2, default=None) if evaluation else None
     drop = result.top1_drop_points(mode)
     return [
-        mode.label,
+        mode.label + (" (see notes)" if mode.notes else ""),
         mode.file_name,
         f"{mode.size_bytes / 1024:.1f}",
         f"{result.size_ratio(mode):.3f}",
@@ -55,6 +55,20 @@ def mode_row(result: ConvertResult, mode: ModeResult) -> list[str]:
         number(worst.max_abs_error if worst else None),
         f"{mode.conversion_seconds:.2f}",
     ]
+
+
+def failure_row(failure: ModeFailure) -> list[str]:
+    """A mode that produced no file: its label, "FAILED" and, in the notes, the reason."""
+    what = "CRASHED" if failure.crashed else "FAILED"
+    return [f"{failure.label} ({what}, see notes)", "not written"] + ["-"] * (len(COLUMNS) - 2)
+
+
+def table_rows(result: ConvertResult) -> list[list[str]]:
+    """Every row of the comparison table: the float model, each converted mode, each failed mode."""
+    reference = reference_row(result)
+    rows = [reference] if reference is not None else []
+    rows += [mode_row(result, mode) for mode in result.modes]
+    return rows + [failure_row(failure) for failure in result.failures]
 
 
 def reference_row(result: ConvertResult) -> list[str] | None:
@@ -88,6 +102,11 @@ def footnotes(result: ConvertResult) -> list[str]:
         )
     else:
         notes.append("No --eval data: accuracy and fidelity were not measured.")
+    for failure in result.failures:
+        how = "the converter crashed" if failure.crashed else "not converted"
+        notes.append(f"{failure.label} FAILED, no file written ({how}): {failure.reason}")
+    for mode in result.modes:
+        notes += [f"{mode.label}: {note}" for note in mode.notes]
     problems = [f"{mode.label}: {mode.problem}" for mode in result.modes if mode.problem]
     if problems:
         notes.append("Problems (accuracy not measured where LiteRT failed): " + "; ".join(problems) + ".")
@@ -226,11 +245,7 @@ def to_markdown(result: ConvertResult) -> str:
         f"- edgeq {result.edgeq_version}, " + ", ".join(f"{k} {v}" for k, v in result.environment.items())
     )
     lines += ["", "| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
-    rows = [mode_row(result, mode) for mode in result.modes]
-    reference = reference_row(result)
-    if reference is not None:
-        rows.insert(0, reference)
-    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    lines += ["| " + " | ".join(row) + " |" for row in table_rows(result)]
     lines += [""] + [f"- {note}" for note in footnotes(result)] + [""]
     for mode in result.modes:
         lines.append(f"- {mode.label}: ops {', '.join(mode.ops)}")
