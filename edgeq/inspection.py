@@ -10,13 +10,16 @@ from typing import Any
 
 from edgeq.engine.report import EngineMemory, engine_memory
 from edgeq.results import schema
-from edgeq.runtimes.runners import StepResult, TFLMReport, check_litert, check_tflm
+from edgeq.runtimes.runners import StepResult, TFLMReport, allocated_shapes, check_litert, check_tflm
 from edgeq.runtimes.tensors import TensorInfo
 from edgeq.tflite import ModelGraph, read_tflite
 from edgeq.tflite.analysis import OperatorCost, QuantizationSummary, operator_costs, quantization_summary
 from edgeq.tflite.memory import MemoryPlan, plan_memory
 from edgeq.tflite.reader import read_model_bytes
 from edgeq.version import __version__
+
+SHAPES_ALLOCATED = "allocated by LiteRT"
+SHAPES_FROM_FILE = "from the file (LiteRT could not allocate the model)"
 
 
 @dataclass(frozen=True)
@@ -95,6 +98,7 @@ class InspectReport:
     litert: TargetCheck
     flex_ops: tuple[str, ...]
     custom_ops: tuple[str, ...]
+    shapes: str = SHAPES_ALLOCATED
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -111,6 +115,7 @@ class InspectReport:
                 "macs": self.macs,
                 "op_types": list(self.op_types),
             },
+            "shapes": self.shapes,
             "memory_plan": self.memory.to_dict(),
             "quantization": self.quantization.to_dict(),
             "targets": {
@@ -147,6 +152,7 @@ class InspectReport:
             litert=TargetCheck.from_dict(targets["litert"]),
             flex_ops=tuple(targets.get("flex_ops") or ()),
             custom_ops=tuple(targets.get("custom_ops") or ()),
+            shapes=str(data.get("shapes") or SHAPES_ALLOCATED),
         )
 
 
@@ -160,6 +166,7 @@ class InspectResult:
     tflm: TFLMReport
     litert: TargetCheck
     engine: EngineMemory
+    shapes: str = SHAPES_ALLOCATED
 
     @property
     def parameters(self) -> int:
@@ -226,6 +233,7 @@ class InspectResult:
             litert=self.litert,
             flex_ops=self.flex_ops,
             custom_ops=self.custom_ops,
+            shapes=self.shapes,
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -247,25 +255,47 @@ class InspectResult:
 def inspect(model: str | Path) -> InspectResult:
     """Describe a .tflite file and check it on TFLite Micro and LiteRT by running it.
 
+    MACs and activation memory use the tensor shapes LiteRT allocates; ``shapes`` says when they
+    fall back to the file's shapes because LiteRT could not allocate the model.
     Raises InputError for a missing or malformed file (nothing malformed reaches an interpreter),
     ToolchainError when tflite-micro or ai-edge-litert is not installed.
     """
     tflite = read_model_bytes(model)
     graph = read_tflite(tflite, str(model))
-    litert = check_litert(tflite)
+    litert = check_litert(tflite, shapes=True)
     tflm = check_tflm(tflite)
+    # MACs and activation sizes from what the interpreter allocates: a dilated convolution's
+    # SPACE_TO_BATCH_ND runs the graph on a larger batch than the file's shapes say.
+    shapes = allocated_shapes(litert)
+    as_run = with_shapes(graph, shapes) if shapes else graph
     if tflm.failing_op == "CUSTOM":
         codes = sorted({op.custom_code or "" for op in graph.main.operators if op.is_custom})
         tflm = dataclasses.replace(tflm, failing_op=f"CUSTOM ({', '.join(codes)})")
     return InspectResult(
         path=str(model),
         graph=graph,
-        operators=operator_costs(graph),
-        memory=plan_memory(graph),
+        operators=operator_costs(as_run),
+        memory=plan_memory(as_run),
         quantization=quantization_summary(graph),
         tflm=tflm,
         litert=_target("litert", litert),
         engine=engine_memory(graph, tflm.arena.minimum_bytes if tflm.arena else None),
+        shapes=SHAPES_ALLOCATED if shapes else SHAPES_FROM_FILE,
+    )
+
+
+def with_shapes(graph: ModelGraph, shapes: dict[int, tuple[int, ...]]) -> ModelGraph:
+    """``graph`` with its main subgraph's activation tensors given the shapes in ``shapes``
+    (tensor index -> shape); constants keep theirs."""
+    main = graph.main
+    tensors = tuple(
+        dataclasses.replace(tensor, shape=shapes[tensor.index])
+        if not tensor.is_constant and shapes.get(tensor.index, tensor.shape) != tensor.shape
+        else tensor
+        for tensor in main.tensors
+    )
+    return dataclasses.replace(
+        graph, subgraphs=(dataclasses.replace(main, tensors=tensors), *graph.subgraphs[1:])
     )
 
 

@@ -7,7 +7,8 @@ JSON line per finished step. A step that crashes prints nothing; the parent sees
 
 Steps: ``{"run": "tflm", "arena": N, "allocations": bool, "inputs": "in.npz"|null,
 "outputs": "out.npz"|null, "tensors": [i, ...]}``, ``{"run": "litert", "inputs": ..., "outputs": ...,
-"tensors": ...}`` (raw tensors; ``tensors`` also saves those intermediate tensors as ``tensor_<i>``)
+"tensors": ..., "shapes": bool}`` (raw tensors; ``tensors`` also saves those intermediate tensors as
+``tensor_<i>``; ``shapes`` returns every tensor's shape as the interpreter allocated it)
 and ``{"run": "evaluate", "reference": bool, "samples": "x.npz"|null, "outputs": ...}`` (float
 samples through edgeq's TFLiteRunner). Any step may name another ``"model": "file.tflite"`` than
 the request's, so that many models run in one process.
@@ -121,10 +122,14 @@ def _run_litert(model: bytes, step: dict[str, Any]) -> dict[str, Any]:
                 experimental_preserve_all_tensors=bool(step.get("tensors")),
             )
             interpreter.allocate_tensors()
+            if step.get("shapes"):
+                result["shapes"] = _allocated_shapes(interpreter)
             details = interpreter.get_input_details()
             for detail, array in zip(details, _inputs(step.get("inputs"), details), strict=True):
                 interpreter.set_tensor(detail["index"], array)
             interpreter.invoke()
+            if step.get("shapes"):  # kernels may resize outputs when they run
+                result["shapes"] = _allocated_shapes(interpreter)
             outputs = [interpreter.get_tensor(d["index"]) for d in interpreter.get_output_details()]
             tensors = {f"tensor_{t}": interpreter.get_tensor(t) for t in step.get("tensors", [])}
             result["ok"] = True
@@ -134,6 +139,10 @@ def _run_litert(model: bytes, step: dict[str, Any]) -> dict[str, Any]:
     if result["ok"] and step.get("outputs"):
         np.savez(step["outputs"], **{f"output_{i}": o for i, o in enumerate(outputs)}, **tensors)
     return result
+
+
+def _allocated_shapes(interpreter: Any) -> dict[str, list[int]]:
+    return {str(d["index"]): [int(n) for n in d["shape"]] for d in interpreter.get_tensor_details()}
 
 
 def _run_evaluate(model: bytes, step: dict[str, Any]) -> dict[str, Any]:

@@ -253,9 +253,19 @@ def _smallest_arena(model: bytes, recorded: int, known_good: int) -> tuple[int, 
     return high, below
 
 
-def check_litert(model: bytes) -> StepResult:
-    """Load and invoke ``model`` in LiteRT with its default kernels (zero inputs)."""
-    return run_probe(model, [{"run": "litert"}])[0]
+def check_litert(model: bytes, shapes: bool = False) -> StepResult:
+    """Load and invoke ``model`` in LiteRT with its default kernels (zero inputs). With ``shapes``,
+    ``allocated_shapes(result)`` gives the tensor shapes the interpreter allocated."""
+    return run_probe(model, [{"run": "litert", "shapes": True} if shapes else {"run": "litert"}])[0]
+
+
+def allocated_shapes(step: StepResult) -> dict[int, tuple[int, ...]] | None:
+    """Tensor index -> shape as LiteRT allocated it, from a ``check_litert(..., shapes=True)`` result;
+    None when the interpreter could not allocate the model."""
+    shapes = step.data.get("shapes")
+    if not shapes:
+        return None
+    return {int(index): tuple(int(n) for n in shape) for index, shape in shapes.items()}
 
 
 TFLM_CHECK_ARENA = 1 << 22
