@@ -26,7 +26,7 @@ import numpy as np
 from edgeq.bench.counting import counting_plugin, read_counts
 from edgeq.bench.host import run_runner
 from edgeq.bench.options import BenchOptions
-from edgeq.bench.results import BenchResult, Figure, OutputCheck, differing_bytes
+from edgeq.bench.results import BenchResult, Figure, compare_outputs
 from edgeq.bench.runs import BenchModel, Progress, attempt
 from edgeq.errors import BenchFailure, EdgeqError, ToolchainError
 from edgeq.toolchain import cache_dir, require, version
@@ -215,12 +215,10 @@ def bench_aarch64(
         raise BenchFailure(
             target, f"the instruction counter saw {len(sections)} invokes on {target}, expected {runs}"
         )
-    differing = differing_bytes(got, expected)
-    check = OutputCheck(
-        differing == 0,
+    check = compare_outputs(
+        got,
+        expected,
         ("LiteRT reference kernels on x86 (this machine)",),
-        int(got.nbytes),
-        differing,
         f"both with LiteRT's reference kernels; the guest's on an emulated {core.cpu}",
     )
     median = int(np.median(sections))

@@ -50,15 +50,51 @@ def differing_bytes(got: np.ndarray, reference: np.ndarray) -> int:
     return int((a != b).sum()) if a.shape == b.shape else int(a.size)
 
 
+# Float outputs compared across machines: |got - reference| <= FLOAT_ATOL + FLOAT_RTOL * |reference|
+# (numpy.isclose). aarch64 builds of LiteRT fuse multiply-adds (one rounding where x86 has two),
+# which moves float outputs by a few ulp per layer; 1e-4 relative is far above that and far
+# below any real error (a wrong kernel is off by whole percents).
+FLOAT_RTOL = 1e-4
+FLOAT_ATOL = 1e-6
+
+
+@dataclass(frozen=True)
+class Tolerance:
+    """How close float outputs must be: ``|got - reference| <= atol + rtol * |reference|``."""
+
+    rtol: float
+    atol: float
+
+    def __str__(self) -> str:
+        return f"|difference| <= {self.atol:g} + {self.rtol:g} x |reference|"
+
+    def to_dict(self) -> dict[str, float]:
+        return {"rtol": self.rtol, "atol": self.atol}
+
+
+FLOAT_TOLERANCE = Tolerance(FLOAT_RTOL, FLOAT_ATOL)
+
+
 @dataclass(frozen=True)
 class OutputCheck:
-    """Whether the target's output bytes equal those of the references for the same input."""
+    """Whether the target's outputs equal those of the references for the same input: byte for
+    byte, or for float outputs compared across machines within ``tolerance`` (then
+    ``max_abs_difference`` says how far they were)."""
 
     passed: bool
     compared_with: tuple[str, ...]
     bytes_compared: int
     differing_bytes: int
     detail: str = ""
+    tolerance: Tolerance | None = None
+    max_abs_difference: float | None = None
+
+    @property
+    def verdict(self) -> str:
+        """One word or two for tables: identical, within tolerance, DIFFERENT."""
+        if not self.passed:
+            return "DIFFERENT"
+        return "identical" if self.differing_bytes == 0 else "within tolerance"
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -67,17 +103,47 @@ class OutputCheck:
             "bytes_compared": self.bytes_compared,
             "differing_bytes": self.differing_bytes,
             "detail": self.detail,
+            "tolerance": self.tolerance.to_dict() if self.tolerance else None,
+            "max_abs_difference": self.max_abs_difference,
         }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> OutputCheck:
+        tolerance = data.get("tolerance")
+        difference = data.get("max_abs_difference")
         return cls(
             passed=bool(data["passed"]),
             compared_with=tuple(data.get("compared_with") or ()),
             bytes_compared=int(data.get("bytes_compared") or 0),
             differing_bytes=int(data.get("differing_bytes") or 0),
             detail=str(data.get("detail") or ""),
+            tolerance=Tolerance(float(tolerance["rtol"]), float(tolerance["atol"])) if tolerance else None,
+            max_abs_difference=None if difference is None else float(difference),
         )
+
+
+def compare_outputs(
+    got: np.ndarray, reference: np.ndarray, compared_with: tuple[str, ...], detail: str = ""
+) -> OutputCheck:
+    """The check of ``got`` against ``reference``: integer outputs byte for byte (the tolerance
+    of integer kernels is zero), float outputs within FLOAT_TOLERANCE (stated in the check)."""
+    differing = differing_bytes(got, reference)
+    if not np.issubdtype(got.dtype, np.floating):
+        return OutputCheck(differing == 0, compared_with, int(got.nbytes), differing, detail)
+    tolerance = FLOAT_TOLERANCE
+    wanted = np.asarray(reference).astype(got.dtype).reshape(-1)
+    values = np.asarray(got).reshape(-1)
+    if values.shape != wanted.shape:
+        return OutputCheck(False, compared_with, int(got.nbytes), differing, detail, tolerance)
+    a, b = values.astype(np.float64), wanted.astype(np.float64)
+    close = np.isclose(a, b, rtol=tolerance.rtol, atol=tolerance.atol, equal_nan=True)
+    finite = np.isfinite(a) & np.isfinite(b)
+    largest = float(np.abs(a - b)[finite].max()) if finite.any() else 0.0
+    words = f"float outputs within {tolerance} (max |difference| {largest:.3g})"
+    return OutputCheck(
+        bool(close.all()), compared_with, int(got.nbytes), differing,
+        f"{detail}; {words}" if detail else words, tolerance, largest,
+    )  # fmt: skip
 
 
 @dataclass(frozen=True)

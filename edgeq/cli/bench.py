@@ -104,7 +104,7 @@ def print_report(report) -> None:
         ("RAM KB", "right"),
     ):
         table.add_column(column, justify=justify)
-    estimated = False
+    estimated, tolerance = False, None
     for result in report.results:
         name = Path(result.model).name
         if result.error:
@@ -112,7 +112,9 @@ def print_report(report) -> None:
             continue
         check = "-"
         if result.output_check is not None:
-            check = "[green]identical[/green]" if result.output_check.passed else "[red]DIFFERENT[/red]"
+            verdict = result.output_check.verdict
+            check = f"[green]{verdict}[/green]" if result.output_check.passed else f"[red]{verdict}[/red]"
+            tolerance = tolerance or result.output_check.tolerance
         latency = (
             result.figure("latency_p50_ms") or result.figure("latency_ms") or result.figure("latency_avg_ms")
         )
@@ -142,6 +144,12 @@ def print_report(report) -> None:
         stdout.print(
             "  ~ (est.): an estimate: counted instructions x per-class cycle costs of the core, "
             "zero-wait memory (edgeq/bench/costmodel.py), at --clock",
+            soft_wrap=True,
+        )
+    if tolerance is not None:
+        stdout.print(
+            f"  check: float outputs within {tolerance} of x86's (aarch64 fuses multiply-adds); "
+            "integer outputs byte for byte; the largest difference is in the JSON report",
             soft_wrap=True,
         )
     if any(r.figure("flash_bytes") for r in report.results):

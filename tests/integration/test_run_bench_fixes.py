@@ -78,3 +78,27 @@ def test_edgeq_report_reads_a_folder_edgeq_convert_wrote(digits_model, digits_sp
     markdown = (folder / "report.md").read_text()
     assert "digits_cnn_int8.tflite" in markdown and "Written by edgeq convert" in markdown
     assert "Accuracy and size" in markdown
+
+
+def test_a_float_model_on_the_emulated_rpi4_passes_within_the_stated_tolerance(tmp_path, capfd):
+    require_tool("qemu-aarch64")
+    import pytest
+
+    import edgeq
+    from edgeq.bench.aarch64 import rootfs_info
+    from edgeq.zoo import ZOO
+
+    if rootfs_info() is None:
+        pytest.skip("the aarch64 root filesystem is not cached (edgeq bench --on rpi4 builds it once)")
+    ZOO["kws"]().save(tmp_path / "kws.keras")
+    path = tmp_path / "kws_float32.tflite"
+    path.write_bytes(edgeq.convert(tmp_path / "kws.keras", mode="float32").mode("float32").tflite)
+    out = tmp_path / "bench.json"
+    assert run(["bench", str(path), "--on", "rpi4", "--json", str(out)]) == 0
+    (row,) = json.loads(out.read_text())["results"]
+    check = row["output_check"]
+    # aarch64's fused multiply-adds move some float bytes (5 of 48 here): within the tolerance
+    assert row["ok"] and check["passed"] and check["tolerance"] == {"rtol": 1e-4, "atol": 1e-6}
+    assert 0 <= check["max_abs_difference"] < 1e-6 and check["bytes_compared"] == 48
+    printed = capfd.readouterr().out
+    assert "check: float outputs within |difference| <= 1e-06 + 0.0001 x |reference|" in printed

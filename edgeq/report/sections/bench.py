@@ -120,7 +120,7 @@ def _table(context: Context, results: tuple[BenchResult, ...]) -> Table:
         if check is None:
             verdict = Value("-")
         else:
-            verdict = Value("identical", tone="good") if check.passed else Value("DIFFERENT", tone="bad")
+            verdict = Value(check.verdict, tone="good" if check.passed else "bad")
         rows.append(
             [
                 model,
@@ -149,7 +149,10 @@ def _notes(context: Context, results: tuple[BenchResult, ...]) -> Iterator[str]:
             described += f", {platform['clock_hz'] / 1e6:g} MHz"
         check = result.output_check
         if check:
-            verdict = "identical to" if check.passed else f"{check.differing_bytes} bytes differ from"
+            if check.passed and check.differing_bytes:
+                verdict = f"within tolerance ({check.differing_bytes} bytes differ) of"
+            else:
+                verdict = "identical to" if check.passed else f"{check.differing_bytes} bytes differ from"
             detail = f"; {check.detail}" if check.detail else ""
             described += (
                 f"; output bytes {verdict} {', '.join(check.compared_with)} "
