@@ -264,6 +264,7 @@ def qat(
         export_qat,
         trace_graph,
         training_loss,
+        without_class_agreement,
     )  # fmt: skip
     from edgeq.conversion.quiet import import_tensorflow
     from edgeq.conversion.tflite_converter import convert_variant
@@ -285,9 +286,15 @@ def qat(
             "give the .keras or .h5 file"
         )
     nodes = trace_graph(source.keras_model)[0]  # names an unsupported layer before any training
-    train_set = _load_data(source, train, "training", train_samples, preprocessing, seed)
-    calibration_set = _load_data(source, train, "calibration", calib_samples, preprocessing, seed)
-    evaluation_set = _load_data(source, eval, "evaluation", eval_samples, preprocessing, seed)
+    regression = _regression_training_set(source, train, train_samples, preprocessing, seed)
+    if regression is None:
+        train_set = _load_data(source, train, "training", train_samples, preprocessing, seed)
+        float_targets = None
+    else:
+        train_set, float_targets = regression
+    labels = regression is None  # a regression's float targets are no class labels
+    calibration_set = _load_data(source, train, "calibration", calib_samples, preprocessing, seed, labels)
+    evaluation_set = _load_data(source, eval, "evaluation", eval_samples, preprocessing, seed, labels)
     assert train_set is not None and calibration_set is not None
 
     reference_outputs = reference = None
@@ -311,9 +318,13 @@ def qat(
     tf.config.experimental.enable_op_determinism()
     say(f"building the quantization-aware model, ranges calibrated on {len(calibration_set)} samples")
     qat_model, nodes = build_qat_model(source.keras_model, calibration_set.x)
-    labelled = train_set.y is not None
-    targets = train_set.y if labelled else source.predict(train_set.x)[0]
-    loss, metrics, loss_name = training_loss(nodes, labels=labelled)
+    if float_targets is not None:
+        task, targets = "regression", float_targets
+    elif train_set.y is not None:
+        task, targets = "classification", train_set.y
+    else:
+        task, targets = "distillation", source.predict(train_set.x)[0]
+    loss, metrics, loss_name = training_loss(nodes, task)
     qat_model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss=loss, metrics=metrics)
     say(f"training {epochs} epoch(s) on {len(train_set)} samples, batch {batch_size}, lr {learning_rate:g}")
     started = time.perf_counter()
@@ -328,6 +339,8 @@ def qat(
         evaluation_set, reference_outputs, smoke,
     )  # fmt: skip
     modes.append(qat_mode)
+    if task == "regression":  # outputs are values, not class scores: rel L2 is the measure
+        modes = [without_class_agreement(mode) for mode in modes]
     say("running the QAT model in TensorFlow Lite Micro against LiteRT's reference kernels")
     check = tflm_check(tflite, qat_mode.inputs, (evaluation_set or train_set).x)
     input_layer = qat_model.get_layer("input_quant")
@@ -336,7 +349,7 @@ def qat(
         loss=loss_name, history={k: tuple(float(v) for v in values) for k, values in history.items()},
         input_range=(float(input_layer.low.numpy()), float(input_layer.high.numpy())),
         layers=describe_layers(qat_model, nodes), method=QAT_METHOD.format(momentum=EMA_MOMENTUM),
-        mode_key=qat_mode.key, tflm=check,
+        mode_key=qat_mode.key, tflm=check, task=task,
     )  # fmt: skip
     return ConvertResult(
         source=source.describe(),
@@ -361,8 +374,10 @@ def _load_data(
     samples: int | None,
     preprocessing: Preprocessing,
     seed: int,
+    labels: bool = True,
 ) -> Dataset | None:
-    """Read ``data`` for the model's single input, preprocessed and sampled (None for no data)."""
+    """Read ``data`` for the model's single input, preprocessed and sampled (None for no data);
+    its labels are dropped unless ``labels``."""
     if data is None:
         return None
     if len(source.inputs) != 1:
@@ -374,8 +389,32 @@ def _load_data(
     classes = _class_count(source.outputs[0].shape) if source.outputs else None
     raw = read_dataset(data, spec.shape, role)
     return prepare_dataset(
-        raw, spec.shape, spec.dtype, preprocessing, role, samples=samples, seed=seed, num_classes=classes
-    )
+        raw if labels else replace(raw, y=None), spec.shape, spec.dtype, preprocessing, role,
+        samples=samples, seed=seed, num_classes=classes,
+    )  # fmt: skip
+
+
+def _regression_training_set(
+    source: SourceModel, train: str | Path, samples: int | None, preprocessing: Preprocessing, seed: int
+) -> tuple[Dataset, np.ndarray] | None:
+    """The training samples (without labels) and their float targets when ``train``'s targets are
+    a regression's (``regression_targets``), else None. The targets' row numbers go through
+    sampling as labels, so the drawn targets stay aligned with the drawn samples."""
+    from edgeq.conversion.qat import regression_targets
+
+    if len(source.inputs) != 1 or not source.outputs:
+        return None
+    spec = source.inputs[0]
+    raw = read_dataset(train, spec.shape, "training")
+    targets = regression_targets(raw.y, source.outputs[0].shape)
+    if targets is None:
+        return None
+    rows = prepare_dataset(
+        replace(raw, y=np.arange(len(targets))), spec.shape, spec.dtype, preprocessing, "training",
+        samples=samples, seed=seed,
+    )  # fmt: skip
+    assert rows.y is not None
+    return replace(rows, y=None), targets[rows.y]
 
 
 def check_accuracy_options(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import typer
@@ -64,7 +65,7 @@ def qat(
         std=parse_floats("--std", std),
         unsafe=unsafe,
         custom_objects=custom_objects,
-        verbose=0 if as_json else 1,
+        verbose=0 if as_json else (1 if sys.stdout.isatty() else 2),  # 2: one plain line per epoch
         progress=None if as_json else progress,
     )
     result.save(output, force=force)

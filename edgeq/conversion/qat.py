@@ -25,14 +25,17 @@ parameters, so the .tflite file computes what training saw.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from edgeq.conversion.quiet import import_tensorflow, quiet
 from edgeq.errors import ConversionError, UnsupportedError
 from edgeq.results.qat import QATLayer
+
+if TYPE_CHECKING:
+    from edgeq.results.convert import ModeResult
 
 EMA_MOMENTUM = 0.99
 BN_ABSORBING = ("Conv2D", "DepthwiseConv2D", "Dense")
@@ -97,6 +100,7 @@ def trace_graph(model: Any) -> tuple[list[_Node], int, int]:
     ids: dict[int, int] = {id(model.inputs[0]): 0}
     nodes: list[_Node] = []
     supported = ", ".join(SUPPORTED_LAYERS)
+    in_graph = _graph_nodes(model)
     for layer in model.layers:
         kind = type(layer).__name__
         if kind == "InputLayer":
@@ -105,9 +109,16 @@ def trace_graph(model: Any) -> tuple[list[_Node], int, int]:
             raise UnsupportedError(
                 f"edgeq qat cannot handle layer {layer.name!r} ({kind}); supported layers: {supported}"
             )
-        node = next((n for n in layer._inbound_nodes if all(id(t) in ids for t in n.input_tensors)), None)
+        used = [n for n in layer._inbound_nodes if id(n) in in_graph]
+        if len(used) > 1:
+            raise UnsupportedError(
+                f"edgeq qat cannot handle layer {layer.name!r}: it is used {len(used)} times"
+            )
+        node = next((n for n in used if all(id(t) in ids for t in n.input_tensors)), None)
         if node is None or len(node.output_tensors) != 1:
             raise UnsupportedError(f"edgeq qat cannot follow the graph at layer {layer.name!r}")
+        if kind == "BatchNormalization":
+            _check_channel_axis(layer, len(node.output_tensors[0].shape))
         activation = "linear" if kind in ("Add", "Concatenate", *PASS_THROUGH, "Dropout", "Softmax") else None
         softmax_after = False
         if activation is None and kind != "BatchNormalization":
@@ -137,6 +148,37 @@ def trace_graph(model: Any) -> tuple[list[_Node], int, int]:
     if id(model.outputs[0]) not in ids:
         raise UnsupportedError(f"edgeq qat cannot follow the graph of {model.name} to its output")
     return _fuse(nodes), 0, ids[id(model.outputs[0])]
+
+
+def _graph_nodes(model: Any) -> set[int]:
+    """Ids of the Keras nodes on the paths from the model's inputs to its outputs.
+
+    A layer can have other inbound nodes: a Sequential model built more than once (as Keras 2
+    ``.h5`` files load) calls each layer once per build, and only one call is in the graph.
+    """
+    seen: set[int] = set()
+    pending = list(model.outputs)
+    while pending:
+        history = getattr(pending.pop(), "_keras_history", None)
+        if history is None:
+            continue
+        node = history.operation._inbound_nodes[history.node_index]
+        if id(node) not in seen:
+            seen.add(id(node))
+            pending.extend(node.input_tensors)
+    return seen
+
+
+def _check_channel_axis(layer: Any, rank: int) -> None:
+    """Batch-norm folds into the weights only over the last (channel) axis; Keras 2 files store
+    ``axis`` as a list (``[3]``)."""
+    axis = layer.get_config()["axis"]
+    axes = [int(a) % rank for a in (axis if isinstance(axis, (list, tuple)) else [axis])]
+    if axes != [rank - 1]:
+        raise UnsupportedError(
+            f"edgeq qat folds batch-norm over the last (channel) axis; layer {layer.name!r} "
+            f"normalizes axis {axis}"
+        )
 
 
 def _fuse(nodes: list[_Node]) -> list[_Node]:
@@ -297,8 +339,7 @@ def _qat_layer_classes() -> dict[str, Any]:
             self.bias = self.add_weight(shape=bias.shape, initializer=const(bias), name="bias")
             self.bn = None
             if self.bn_initial is not None:
-                names = [w.path.split("/")[-1] for w in self._bn_variables()]
-                values = dict(zip(names, self.bn_initial, strict=True))
+                values = dict(zip(_bn_weight_names(self.bn_config), self.bn_initial, strict=True))
                 channels = self._channels(kernel)
                 gamma = values.get("gamma", np.ones(channels, np.float32))
                 beta = values.get("beta", np.zeros(channels, np.float32))
@@ -314,14 +355,6 @@ def _qat_layer_classes() -> dict[str, Any]:
                         name="moving_variance",
                     ),
                 }  # fmt: skip
-
-        def _bn_variables(self) -> list[Any]:
-            import keras as k
-
-            layer = k.layers.BatchNormalization.from_config(self.bn_config)
-            channels = self._channels(self.initial[0])
-            layer.build((None, channels))
-            return layer.weights
 
         def _channels(self, kernel: np.ndarray) -> int:
             if self.kind == "DepthwiseConv2D":
@@ -397,6 +430,12 @@ def _qat_layer_classes() -> dict[str, Any]:
 
 
 _CLASSES: dict[str, Any] = {}
+
+
+def _bn_weight_names(config: dict) -> list[str]:
+    """The names of a BatchNormalization's weights, in ``get_weights()`` order."""
+    learned = [name for name, on in (("gamma", "scale"), ("beta", "center")) if config.get(on, True)]
+    return [*learned, "moving_mean", "moving_variance"]
 
 
 def _sum(terms: list[Any]) -> Any:
@@ -532,16 +571,52 @@ def _check_all_integer(tflite: bytes) -> None:
         )
 
 
-def training_loss(nodes: list[_Node], labels: bool) -> tuple[Any, list[str], str]:
-    """(loss, metrics, description): sparse cross-entropy on class labels (from the logits unless
-    the model ends in a softmax), else mean squared error to the float model's outputs."""
+def regression_targets(y: np.ndarray | None, output_shape: tuple[int | None, ...]) -> np.ndarray | None:
+    """The training targets of a regression or autoencoder model: float values with one value per
+    model output (shaped like the output), which are not one-hot class labels; else None."""
+    if y is None or len(y) == 0 or not np.issubdtype(y.dtype, np.floating):
+        return None
+    sample_shape = tuple(output_shape[1:])
+    if any(d is None for d in sample_shape) or y[0].size != int(np.prod(sample_shape)):
+        return None
+    flat = y.reshape(len(y), -1)
+    one_hot = flat.shape[1] > 1 and np.isin(flat, (0.0, 1.0)).all() and (flat.sum(axis=1) == 1).all()
+    return None if one_hot else y.reshape(len(y), *sample_shape).astype(np.float32)
+
+
+def training_loss(nodes: list[_Node], task: str) -> tuple[Any, list[Any], str]:
+    """(loss, metrics, description) for ``task``: ``classification`` is sparse cross-entropy on
+    class labels (from the logits unless the model ends in a softmax); ``regression`` is mean
+    squared error to float targets; ``distillation`` (no labels) mean squared error to the float
+    model's outputs. Both regressions report the relative L2 error of each epoch."""
     import keras
 
-    if labels:
+    if task == "classification":
         softmax = ends_with_softmax(nodes)
         loss = keras.losses.SparseCategoricalCrossentropy(from_logits=not softmax)
         return loss, ["accuracy"], "sparse categorical cross-entropy on the labels"
-    return keras.losses.MeanSquaredError(), [], "mean squared error to the float model's outputs (no labels)"
+    described = {
+        "regression": "mean squared error to the float targets (regression)",
+        "distillation": "mean squared error to the float model's outputs (no labels)",
+    }
+    if task not in described:
+        raise ValueError(f"unknown QAT task {task!r}")
+    return keras.losses.MeanSquaredError(), [relative_l2], described[task]
+
+
+def relative_l2(targets: Any, outputs: Any) -> Any:
+    """||outputs - targets|| / ||targets|| over the batch (Keras averages it over an epoch's batches)."""
+    tf = import_tensorflow()
+    targets = tf.cast(targets, outputs.dtype)
+    return tf.norm(outputs - targets) / tf.maximum(tf.norm(targets), 1e-12)
+
+
+def without_class_agreement(mode: ModeResult) -> ModeResult:
+    """``mode`` without the share of samples whose largest output agrees with the float model's:
+    for a regression's outputs that is no measure (its rel L2 is)."""
+    if mode.evaluation is None:
+        return mode
+    return replace(mode, evaluation=replace(mode.evaluation, agreement=None))
 
 
 def ends_with_softmax(nodes: list[_Node]) -> bool:

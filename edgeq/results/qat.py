@@ -55,6 +55,7 @@ class QATReport:
     method: str
     mode_key: str
     tflm: TFLMCheck | None
+    task: str = "classification"  # or "regression" (float targets), "distillation" (no labels)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -69,6 +70,7 @@ class QATReport:
             "method": self.method,
             "mode": self.mode_key,
             "tflm": self.tflm.to_dict() if self.tflm else None,
+            "task": self.task,
         }
 
     @classmethod
@@ -89,4 +91,5 @@ class QATReport:
             method=str(data["method"]),
             mode_key=str(data["mode"]),
             tflm=TFLMCheck.from_dict(data["tflm"]) if data.get("tflm") else None,
+            task=str(data.get("task", "classification")),
         )
