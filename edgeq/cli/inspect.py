@@ -45,7 +45,8 @@ def inspect(
             stdout.print(f"{kind[:-1]}: {tensor['name']} {tensor['dtype']} {tensor['shape']}{quant}")
     stdout.print(
         f"totals: {len(result.operators)} ops, {result.parameters:,} parameters "
-        f"({result.weight_bytes:,} bytes of weights), {result.macs:,} MACs per inference"
+        f"({result.weight_bytes:,} bytes of weights), {result.macs:,} MACs per inference "
+        f"(shapes {result.shapes})"
     )
     quant = result.quantization
     stdout.print(
