@@ -33,8 +33,20 @@ from edgeq.toolchain import require, version
 from edgeq.version import __version__
 
 QEMU_TIMEOUT_S = 600
+# The least stack a firmware is linked with when the board's RAM is short (the engine's measured
+# peak is a few hundred bytes): below it, the model does not fit whatever its stack peak.
+MIN_STACK_BYTES = 512
 CFLAGS = ("-std=c99", "-O2", "-Wall", "-Wextra", "-Werror", "-ffunction-sections", "-fdata-sections")
 LDFLAGS = ("--specs=nano.specs", "--specs=nosys.specs", "-nostartfiles", "-Wl,--gc-sections")
+
+
+class DoesNotFit(UnsupportedError):
+    """The linker's verdict: the image overflows the board's flash and/or RAM by these bytes."""
+
+    def __init__(self, message: str, flash_overflow: int, ram_overflow: int) -> None:
+        super().__init__(message)
+        self.flash_overflow = flash_overflow
+        self.ram_overflow = ram_overflow
 
 
 @dataclass(frozen=True)
@@ -45,6 +57,7 @@ class Firmware:
     runs: int
     output: tuple[str, int]
     compile_command: tuple[str, ...]
+    stack_bytes: int = 0  # what the linker reserved for the call stack
 
 
 @dataclass(frozen=True)
@@ -70,9 +83,11 @@ def build_firmware(
 
     With ``selftest=(model_name, expected_output)`` the harness is instead a serial self-test
     that prints a firmware bundle's EDGEQ line on the board's UART, again and again (for
-    ``edgeq bench --on serial:...``). Raises UnsupportedError ("needs X KB ..., board has Y")
-    when the model does not fit, or when the board has no UART edgeq can drive."""
+    ``edgeq bench --on serial:...``). Raises DoesNotFit ("needs X KB ..., board has Y", counting
+    the reserved stack) when the image does not fit, UnsupportedError when the board has no UART
+    edgeq can drive."""
     gcc = require("arm-none-eabi-gcc", "to build firmware for emulated Cortex-M boards")
+    stack_bytes = board.stack_bytes if stack_bytes is None else stack_bytes
     folder.mkdir(parents=True, exist_ok=True)
     (in_type, in_size), (out_type, out_size) = source.io
     values = np.ascontiguousarray(sample, dtype=NUMPY_TYPES[in_type]).reshape(-1)
@@ -84,7 +99,7 @@ def build_firmware(
         "name": "model",
         "NAME": "MODEL",
         "runs": runs,
-        "stack_bytes": board.stack_bytes if stack_bytes is None else stack_bytes,
+        "stack_bytes": stack_bytes,
         "input_ctype": in_type,
         "output_ctype": out_type,
         "input_body": _c_values(values, in_type),
@@ -129,7 +144,7 @@ def build_firmware(
     if done.returncode != 0:
         _raise_link_error(done.stderr, board)
     command = compile_command
-    return Firmware(elf, map_file, board, runs, (out_type, out_size), command)
+    return Firmware(elf, map_file, board, runs, (out_type, out_size), command, stack_bytes)
 
 
 def _c_values(values: np.ndarray, ctype: str) -> str:
@@ -153,7 +168,9 @@ def _raise_link_error(stderr: str, board: Board) -> None:
             f"({board.description}) has {sizes[r][0] / 1024:,.0f} KB"
             for r, n in overflow.items()
         ]
-        raise UnsupportedError(f"the model does not fit: {'; '.join(parts)}")
+        raise DoesNotFit(
+            f"the model does not fit: {'; '.join(parts)}", overflow.get("FLASH", 0), overflow.get("RAM", 0)
+        )
     first = next((line for line in stderr.splitlines() if "error" in line), stderr.strip()[:300])
     raise BenchFailure(board.target, f"arm-none-eabi-gcc could not build the benchmark firmware: {first}")
 
@@ -279,8 +296,7 @@ def bench_cortex_m(
     from edgeq.bench.elfmap import read_map, split_memory
 
     with tempfile.TemporaryDirectory(prefix="edgeq-fw-") as work:
-        firmware = build_firmware(source, board, model.sample, Path(work), runs=runs)
-        run = run_firmware(firmware)
+        firmware, run = _build_and_run(source, board, model.sample, Path(work), runs)
         memory = split_memory(read_map(firmware.map_file), run.stack_peak)
     check = check_output(run.output, expected)
     if len(run.sections) != runs:
@@ -349,6 +365,49 @@ def bench_cortex_m(
             "instructions_in_whole_run": run.total_instructions,
             "runs": runs,
         },
+    )
+
+
+def _build_and_run(
+    source: EngineSource, board: Board, sample: np.ndarray, folder: Path, runs: int
+) -> tuple[Firmware, FirmwareRun]:
+    """The firmware and its run. Whether the model fits is decided by what it measurably needs,
+    as the RAM column counts it (data, activations, the measured stack peak), not by the board's
+    generous stack reservation: when only that reservation overflows the RAM, the firmware is
+    linked again with the stack that is left, and fits if its measured peak stays below it.
+    Raises UnsupportedError ("does not fit: needs X KB RAM ...") otherwise."""
+    try:
+        firmware = build_firmware(source, board, sample, folder, runs=runs)
+    except DoesNotFit as exc:
+        left = (board.stack_bytes - exc.ram_overflow) // 8 * 8
+        if exc.flash_overflow or left < MIN_STACK_BYTES:
+            static = board.ram_size + exc.ram_overflow - board.stack_bytes
+            if exc.flash_overflow or static + MIN_STACK_BYTES <= board.ram_size:
+                raise
+            raise UnsupportedError(
+                f"the model does not fit: needs {(static + MIN_STACK_BYTES) / 1024:,.1f} KB RAM, "
+                f"{board.target} ({board.description}) has {board.ram_size / 1024:,.0f} KB "
+                f"({static:,} B of data, activations and benchmark harness, and at least "
+                f"{MIN_STACK_BYTES} B of stack)"
+            ) from None
+        firmware = build_firmware(source, board, sample, folder, runs=runs, stack_bytes=left)
+    short = firmware.stack_bytes < board.stack_bytes
+    try:
+        run = run_firmware(firmware)
+    except BenchFailure as exc:
+        if not short:
+            raise
+        raise UnsupportedError(_stack_too_small(board, firmware.stack_bytes, str(exc))) from None
+    if short and run.stack_peak + 64 >= firmware.stack_bytes:  # the paint stops 64 B above the limit
+        raise UnsupportedError(_stack_too_small(board, firmware.stack_bytes, "its stack peak reached it"))
+    return firmware, run
+
+
+def _stack_too_small(board: Board, left: int, what: str) -> str:
+    return (
+        f"the model does not fit: needs more than {board.ram_size / 1024:,.0f} KB RAM, {board.target} "
+        f"({board.description}) has {board.ram_size / 1024:,.0f} KB: with the {left:,} B of stack its "
+        f"RAM leaves (of the {board.stack_bytes:,} B edgeq reserves on this board) {what}"
     )
 
 
