@@ -60,6 +60,11 @@ def build_model(folder: Path) -> Path:
     return path
 
 
+def say(message: str) -> None:
+    """Progress on stderr, at once: the whole measurement takes minutes."""
+    print(f"· {message}", file=sys.stderr, flush=True)
+
+
 def timed(argv: list[str]) -> float:
     started = time.perf_counter()
     subprocess.run(argv, check=True, capture_output=True)
@@ -72,6 +77,7 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="edgeq-bench-") as work:
         folder = Path(work)
+        say("building the digits CNN (seeded, untrained)")
         model = build_model(folder)
         edgeq_argv = [
             sys.executable, "-m", "edgeq", "convert", str(model), "--mode", "int8",
@@ -79,11 +85,14 @@ def main() -> None:
             "-o", str(folder / "out"), "--force",
         ]  # fmt: skip
         bare_argv = [sys.executable, "-c", BARE_SCRIPT, str(model), str(DIGITS), str(folder / "bare.tflite")]
-        timed(bare_argv)  # warm the file cache once; not counted
+        say("warming the file cache with one bare conversion (not counted)")
+        timed(bare_argv)
         edgeq_times, bare_times = [], []
-        for _ in range(args.rounds):
+        for number in range(1, args.rounds + 1):
+            say(f"round {number}/{args.rounds}: edgeq convert, then the bare script (fresh processes)")
             edgeq_times.append(timed(edgeq_argv))
             bare_times.append(timed(bare_argv))
+            say(f"round {number}/{args.rounds}: edgeq {edgeq_times[-1]:.2f} s, bare {bare_times[-1]:.2f} s")
         edgeq_size = (folder / "out" / "digits_cnn_int8.tflite").stat().st_size
         bare_size = (folder / "bare.tflite").stat().st_size
     edgeq_median, bare_median = statistics.median(edgeq_times), statistics.median(bare_times)

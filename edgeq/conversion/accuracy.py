@@ -163,12 +163,30 @@ def mixed_precision(
         (int8.io, ()): (int8.tflite, int8.conversion_seconds)
     }
 
+    said: list[tuple[str, tuple[int, ...]]] = []  # the trials announced so far, to tell them apart
+
+    def op_label(op_index: int) -> str:
+        error = by_index[op_index]
+        return f"op {op_index} {error.op}" + (f" ({error.keras_layer})" if error.keras_layer else "")
+
+    def what(io: str, ops: tuple[int, ...]) -> str:
+        # pruning tries one op fewer at a time: name the op that goes back to int8
+        for number, (earlier_io, earlier) in reversed(list(enumerate(said, start=1))):
+            if earlier_io == io and set(ops) < set(earlier) and len(earlier) - len(ops) <= 2:
+                back = ", ".join(op_label(i) for i in sorted(set(earlier) - set(ops)))
+                return f"trial {number}'s without {back}"
+        if not ops:
+            return "every op in int8"
+        shown = ", ".join(op_label(i) for i in ops[:3])
+        return shown + (f" and {len(ops) - 3} more" if len(ops) > 3 else "")
+
     def measurer(io: str) -> Callable[[tuple[int, ...]], tuple[float, int]]:
         def measure(ops: tuple[int, ...]) -> tuple[float, int]:
             if (io, ops) == (int8.io, ()):
                 return int8_value, int8.size_bytes
             io_words = "" if io == int8.io else ", float input/output"
-            say(f"--max-drop: trying {len(ops)} op(s) in float{io_words}")
+            say(f"--max-drop: trial {len(said) + 1}: {len(ops)} op(s) in float{io_words}: {what(io, ops)}")
+            said.append((io, ops))
             started = time.perf_counter()
             tflite = calibrated.quantize([by_index[i].tensor for i in ops], io=io)
             quantized[(io, ops)] = (tflite, time.perf_counter() - started)

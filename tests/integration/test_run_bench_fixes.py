@@ -132,3 +132,25 @@ def test_the_cortex_m_fit_check_counts_what_the_ram_column_counts(tmp_path):
         "the model does not fit: needs 11.4 KB RAM, cortex-m4 ("
     ) and small.details == {"exit_code": 2}
     assert "B of data, activations and benchmark harness, and at least 512 B of stack)" in small.error
+
+
+def test_max_drop_progress_lines_each_say_something_new(tmp_path):
+    import numpy as np
+
+    import edgeq
+    from edgeq.demo import DIGITS_SCALE
+    from tests.conftest import DIGITS
+
+    with np.load(DIGITS) as data:
+        np.savez(tmp_path / "train.npz", x=data["x_train"], y=data["y_train"])
+        np.savez(tmp_path / "test.npz", x=data["x_test"], y=data["y_test"])
+    said: list[str] = []
+    edgeq.convert(
+        REPO / "datasets" / "hard_case_densenet.keras", calib=tmp_path / "train.npz", eval=tmp_path / "test.npz",
+        mode="int8", scale=DIGITS_SCALE, max_drop=0.5, progress=said.append,
+    )  # fmt: skip
+    trials = [line for line in said if line.startswith("--max-drop: trial ")]
+    assert len(trials) >= 4
+    assert len(set(trials)) == len(trials)  # before: "trying 12 op(s) in float" four times
+    assert trials[0].startswith("--max-drop: trial 1: ")
+    assert any("'s without op " in line for line in trials)  # pruning names the op put back in int8

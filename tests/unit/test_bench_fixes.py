@@ -69,3 +69,34 @@ def test_a_report_with_failed_rows_gives_one_failure_naming_the_first():
     ).failure()
     assert failure is not None and failure.exit_code == 4 and failure.target == "ssh://pi@b"
     assert failure.reason == "1 of 3 benchmarks failed; first: a.tflite on ssh://pi@b: cannot connect"
+
+
+def test_convert_overhead_says_what_it_is_doing_round_by_round(monkeypatch, capsys):
+    import importlib.util
+    import sys
+
+    from tests.conftest import REPO
+
+    spec = importlib.util.spec_from_file_location(
+        "convert_overhead", REPO / "benchmarks" / "convert_overhead.py"
+    )
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    made = []
+
+    def fake_model(folder):
+        (folder / "out").mkdir()
+        for name in ("out/digits_cnn_int8.tflite", "bare.tflite"):
+            (folder / name).write_bytes(b"x" * 10)
+        made.append(folder)
+        return folder / "digits_cnn.keras"
+
+    monkeypatch.setattr(script, "build_model", fake_model)
+    monkeypatch.setattr(script, "timed", lambda argv: 1.0)
+    monkeypatch.setattr(sys, "argv", ["convert_overhead.py", "--rounds", "2"])
+    script.main()
+    printed = capsys.readouterr()
+    progress = printed.err.splitlines()
+    assert progress[0] == "· building the digits CNN (seeded, untrained)"
+    assert "· round 2/2: edgeq 1.00 s, bare 1.00 s" in progress and len(progress) == 6
+    assert "ratio edgeq / bare: 1.000" in printed.out
