@@ -45,6 +45,7 @@ def print_convert_result(result: ConvertResult, as_json: bool) -> None:
         LAYER_NOTE,
         accuracy_lines,
         command_name,
+        failure_row,
         footnotes,
         layer_rows,
         mode_row,
@@ -66,6 +67,9 @@ def print_convert_result(result: ConvertResult, as_json: bool) -> None:
     for mode in result.modes:
         row = mode_row(result, mode)
         table.add_row(*[row[i] for i in shown])
+    for failure in result.failures:  # a mode the converter refused or crashed on: a row, not silence
+        row = failure_row(failure)
+        table.add_row(*[row[i] for i in shown], style="red")
     stdout.print(table)
     for note in footnotes(result):
         stdout.print(f"  {note}", soft_wrap=True)
