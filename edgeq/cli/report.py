@@ -1,4 +1,5 @@
-"""``edgeq report``: one self-contained HTML page and a Markdown twin from an ``edgeq run`` folder."""
+"""``edgeq report``: one self-contained HTML page and a Markdown twin from an ``edgeq run`` folder,
+or from one ``edgeq convert -o`` wrote."""
 
 from __future__ import annotations
 
@@ -10,7 +11,9 @@ from edgeq.cli.common import stdout
 
 
 def report(
-    folder: Path = typer.Argument(..., help="The output folder of edgeq run (run.json, convert/, ...)."),
+    folder: Path = typer.Argument(
+        ..., help="An output folder of edgeq run (run.json, convert/, ...) or of edgeq convert -o."
+    ),
     open_page: bool = typer.Option(False, "--open", help="Open report.html in the web browser."),
 ) -> None:
     """Write FOLDER/report.html (plots and tables in one file, no network) and FOLDER/report.md."""
