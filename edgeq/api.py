@@ -203,13 +203,11 @@ def _quantization_notes(variant: Variant, tflite: bytes, per_channel_dense: bool
             "weights (try int8 or float16)"
         )
     dense = any(op.opcode == "FULLY_CONNECTED" for op in graph.main.operators)
-    if variant.scheme in ("int8", "int16x8") and dense:
+    # per tensor is the default (said in --help and the README); only the other choice is a note
+    if variant.scheme in ("int8", "int16x8") and dense and per_channel_dense:
         notes.append(
             "FULLY_CONNECTED weights per channel (--per-channel-dense): TensorFlow Lite Micro keeps a "
             "multiplier and shift per output channel in its arena"
-            if per_channel_dense
-            else "FULLY_CONNECTED weights per tensor, so TensorFlow Lite Micro keeps no per-channel "
-            "multipliers in its arena (--per-channel-dense for per channel)"
         )
     return tuple(notes)
 

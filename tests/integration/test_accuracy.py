@@ -73,7 +73,8 @@ def test_qat_on_digits_is_at_least_as_accurate_as_ptq_and_runs_in_tflm(digits_mo
     result = edgeq.qat(digits_model, train=calib, eval=test, scale=DIGITS_SCALE, epochs=2, verbose=0)
     ptq, qat = result.mode("int8"), result.mode("int8_qat")
     samples = ptq.evaluation.samples
-    assert qat.evaluation.top1 >= ptq.evaluation.top1 - 1 / samples  # within one test sample
+    # within one test sample, compared as counts (0.99443 >= 0.99721 - 1/359 failed by one ulp)
+    assert round(qat.evaluation.top1 * samples) >= round(ptq.evaluation.top1 * samples) - 1
     assert qat.inputs[0].dtype == "int8" and qat.outputs[0].dtype == "int8"
     assert "DEQUANTIZE" not in qat.ops and "QUANTIZE" not in qat.ops
     check = result.qat.tflm
