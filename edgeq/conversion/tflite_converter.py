@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import re
-import signal
 import subprocess
 import sys
 import tempfile
@@ -21,6 +20,7 @@ from edgeq.conversion.loading import SourceModel
 from edgeq.conversion.modes import Variant
 from edgeq.conversion.quiet import import_tensorflow, quiet
 from edgeq.errors import ConversionError, EdgeqError, InputError, UnsupportedError
+from edgeq.runtimes.runners import exit_description
 
 
 @dataclass(frozen=True)
@@ -232,7 +232,7 @@ def convert_isolated(
                     capture_output=True, text=True, timeout=CONVERT_TIMEOUT_S,
                 )  # fmt: skip
                 lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
-                how = None if done.returncode == 0 else _exit_description(done.returncode)
+                how = None if done.returncode == 0 else exit_description(done.returncode)
                 tail = done.stderr.strip().splitlines()[-1:] if done.stderr.strip() else []
             except subprocess.TimeoutExpired:
                 lines, how, tail = [], f"no answer within {CONVERT_TIMEOUT_S} s", []
@@ -251,15 +251,6 @@ def convert_isolated(
                     )
                 )
     return results
-
-
-def _exit_description(returncode: int) -> str:
-    if returncode < 0:
-        try:
-            return signal.Signals(-returncode).name
-        except ValueError:
-            return f"signal {-returncode}"
-    return f"exit status {returncode}"
 
 
 def _read_answer(answer: dict[str, Any], folder: Path) -> Converted | Refusal:

@@ -102,7 +102,7 @@ def run_probe(
                 )  # fmt: skip
                 lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
                 crashed = done.returncode != 0
-                how = _exit_description(done.returncode)
+                how = exit_description(done.returncode)
             except subprocess.TimeoutExpired:
                 lines, crashed, how = [], True, f"no answer within {PROBE_TIMEOUT_S} s"
             for line in lines:
@@ -126,7 +126,8 @@ def run_probe(
     return results
 
 
-def _exit_description(returncode: int) -> str:
+def exit_description(returncode: int) -> str:
+    """How a child process ended: the signal's name for a negative code, else the exit status."""
     if returncode < 0:
         try:
             return signal.Signals(-returncode).name
