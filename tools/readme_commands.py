@@ -1,11 +1,12 @@
 """Run the README's commands in order, as a new user pasting them would, and print what each did.
 
-    python tools/readme_commands.py [--readme README.md] [--cwd DIR] [--skip TEXT ...] [--list]
+    python tools/readme_commands.py [--readme README.md] [--cwd DIR] [--skip TEXT ...] [--list] [--log DIR]
 
 Runs every ``$ `` line of the README's code blocks (joining ``\\`` continuations) and every
 ```python block, in file order, with bash in DIR (default: the README's folder). The PATH gets
 DIR/.venv/bin first, as after ``. .venv/bin/activate``. Prints one row per command: README line,
-exit code, seconds, command; exits 1 if any command failed.
+exit code, seconds, command; exits 1 if any command failed. With ``--log DIR`` each command's full
+stdout and stderr go to DIR/LINE.txt, to paste real output into the README.
 """
 
 from __future__ import annotations
@@ -55,6 +56,7 @@ def main() -> int:
     parser.add_argument("--skip", action="append", default=[], help="Skip commands containing TEXT.")
     parser.add_argument("--list", action="store_true", help="Only list the commands.")
     parser.add_argument("--timeout", type=float, default=1800)
+    parser.add_argument("--log", type=Path, default=None, help="Write each command's output to DIR/LINE.txt.")
     args = parser.parse_args()
     cwd = (args.cwd or args.readme.parent).resolve()
     environment = {**os.environ, "PATH": f"{cwd / '.venv' / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}"}
@@ -71,6 +73,10 @@ def main() -> int:
                                   timeout=args.timeout)  # fmt: skip
             code = done.returncode
             tail = (done.stderr.strip() or done.stdout.strip()).splitlines()[-1:] if code else []
+            if args.log is not None:
+                args.log.mkdir(parents=True, exist_ok=True)
+                said = f"$ {text}\n{done.stdout}{done.stderr}"
+                (args.log / f"{line}.txt").write_text(said, encoding="utf-8")
         except subprocess.TimeoutExpired:
             code, tail = -1, [f"timed out after {args.timeout:.0f} s"]
         seconds = time.monotonic() - started
