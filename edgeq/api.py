@@ -15,6 +15,7 @@ import numpy as np
 
 from edgeq.bench import BenchOptions, BenchReport
 from edgeq.bench import run as run_bench
+from edgeq.checks import check_count, check_optional_count, check_seed
 from edgeq.conversion.mixed import DEFAULT_MAX_TRIALS
 from edgeq.conversion.modes import Variant, parse_modes
 from edgeq.data import Dataset, Preprocessing, prepare_dataset, read_dataset
@@ -92,6 +93,9 @@ def convert(
     from edgeq.runtimes.litert import REFERENCE_KERNELS
 
     say = progress or (lambda _message: None)
+    check_seed(seed)
+    check_count(calib_samples, "--calib-samples")
+    check_optional_count(eval_samples, "--eval-samples")
     variants = parse_modes(mode if isinstance(mode, str) else ",".join(mode), io)
     check_accuracy_options(variants, layer_report, max_drop, max_trials, eval is not None)
     preprocessing = Preprocessing(scale=scale, mean=_as_tuple(mean), std=_as_tuple(std))
@@ -270,9 +274,12 @@ def qat(
 
     say = progress or (lambda _message: None)
     variant = parse_modes("int8", io)[0]
-    for name, value in (("--epochs", epochs), ("--batch-size", batch_size)):
-        if value < 1:
-            raise InputError(f"{name} must be at least 1, got {value}")
+    check_seed(seed)
+    check_count(epochs, "--epochs")
+    check_count(batch_size, "--batch-size")
+    check_count(calib_samples, "--calib-samples")
+    check_optional_count(train_samples, "--train-samples")
+    check_optional_count(eval_samples, "--eval-samples")
     if not learning_rate > 0:
         raise InputError(f"--lr must be a positive number, got {learning_rate}")
     preprocessing = Preprocessing(scale=scale, mean=_as_tuple(mean), std=_as_tuple(std))

@@ -11,7 +11,8 @@ import re
 
 from edgeq.errors import InputError
 
-_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")  # used with fullmatch: "$" would pass "abc\n"
+MAX_IDENTIFIER = 63  # C99's significant length of an external identifier, and well within file names
 
 # C11 keywords, C++17 keywords and alternative tokens, and common macros a bundle must not redefine.
 RESERVED_WORDS = frozenset(
@@ -33,7 +34,9 @@ def c_identifier(name: str, option: str = "--name") -> str:
     """Return ``name`` if it is a usable C/C++ identifier; InputError explaining why not otherwise."""
     if not name:
         raise InputError(f"{option} is empty: give a C identifier such as kws")
-    if not _IDENTIFIER.match(name):
+    if len(name) > MAX_IDENTIFIER:
+        raise InputError(f"{option} is {len(name)} characters long: use at most {MAX_IDENTIFIER}")
+    if not _IDENTIFIER.fullmatch(name):
         suggestion = suggest_identifier(name)
         raise InputError(
             f"{option} {name!r} is not a C identifier (letters, digits and _, not starting with a digit): "
@@ -50,7 +53,7 @@ def c_identifier(name: str, option: str = "--name") -> str:
 
 def suggest_identifier(text: str) -> str:
     """A valid identifier close to ``text``: invalid characters become _, a leading digit gets model_."""
-    name = re.sub(r"[^A-Za-z0-9_]", "_", text).strip("_") or "model"
+    name = re.sub(r"[^A-Za-z0-9_]", "_", text).strip("_")[:MAX_IDENTIFIER] or "model"
     if name[0].isdigit():
         name = "model_" + name
     if name in RESERVED_WORDS or name.upper() in RESERVED_WORDS:

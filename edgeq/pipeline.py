@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from edgeq.errors import BenchFailure, InputError
-from edgeq.outputs import atomic_output_dir, write_file_atomic
+from edgeq.outputs import MANIFEST, atomic_output_dir, folder_lock, start_manifest, write_file_atomic
 from edgeq.results import schema
 from edgeq.results.run import RunRecord, StageRun
 from edgeq.runconfig import RunConfig
@@ -64,10 +64,35 @@ class RunResult:
 
 def run_pipeline(config: RunConfig, force: bool = False, progress: Progress | None = None) -> RunResult:
     """Run every configured stage into ``config.output``; reuse a stage whose inputs are unchanged
-    (unless ``force``). Returns a RunResult; raises what the stages raise (EdgeqError subclasses)."""
-    say = progress or (lambda _message: None)
+    (unless ``force``). Returns a RunResult; raises what the stages raise (EdgeqError subclasses).
+
+    Only one run writes a folder at a time (a second is refused). The folder's manifest records
+    the files the run writes at its top; stage folders are replaced only while they hold nothing
+    but edgeq's own files. A folder this run created is removed again if it fails before writing
+    anything into it."""
     out = config.output
-    out.mkdir(parents=True, exist_ok=True)
+    if (out.exists() or out.is_symlink()) and not out.is_dir():
+        raise InputError(f"[output] folder {out} exists and is not a folder: choose another folder")
+    created = not out.exists()
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputError(
+            f"cannot create [output] folder {out}: {exc.strerror or exc}: choose another"
+        ) from exc
+    try:
+        with folder_lock(out, "another edgeq run"):
+            start_manifest(out)
+            return _run_stages(config, out, force, progress)
+    except BaseException:
+        if created and all(p.name == MANIFEST for p in out.iterdir()):
+            (out / MANIFEST).unlink(missing_ok=True)
+            out.rmdir()
+        raise
+
+
+def _run_stages(config: RunConfig, out: Path, force: bool, progress: Progress | None) -> RunResult:
+    say = progress or (lambda _message: None)
     previous = _previous_fingerprints(out / "run.json") if not force else {}
     stages: list[StageRun] = []
     total = 2 + (config.export is not None) + (config.bench is not None) + 1

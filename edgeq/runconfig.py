@@ -50,6 +50,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from edgeq.checks import check_nesting, check_optional_count, check_seed
 from edgeq.errors import InputError
 
 if sys.version_info >= (3, 11):
@@ -158,9 +159,14 @@ def load_config(path: str | Path) -> RunConfig:
     if not path.is_file():
         raise InputError(f"{path}: no such file (write an edgeq.toml; see the README's edgeq run section)")
     try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError:
         raise InputError(f"{name}: not UTF-8 text") from None
+    except OSError as exc:
+        raise InputError(f"{path}: cannot be read ({exc.strerror or exc})") from None
+    check_nesting(text, name)
+    try:
+        raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise InputError(f"{name}: not valid TOML ({exc})") from None
     _check_shape(name, raw)
@@ -197,9 +203,8 @@ def load_config(path: str | Path) -> RunConfig:
     if max_drop is not None and evaluation is None:
         raise InputError(f"{name}: convert.max_drop needs data.eval (evaluation data)")
     for key in ("calib_samples", "eval_samples"):
-        value = get("data", key)
-        if value is not None and value < 1:
-            raise InputError(f"{name}: data.{key} must be at least 1, got {value}")
+        check_optional_count(get("data", key), f"{name}: data.{key}")
+    check_seed(get("data", "seed", 0), f"{name}: data.seed")
     export = None
     if "export" in raw:
         export_mode = get("export", "mode", "int8")

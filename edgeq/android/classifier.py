@@ -11,6 +11,7 @@ from typing import Any
 
 from edgeq.android.metadata import AssociatedFile, ImageProperties, ModelMetadata, TensorMetadata
 from edgeq.errors import InputError, UnsupportedError
+from edgeq.labels import read_labels
 from edgeq.tflite import ModelGraph, Tensor
 from edgeq.version import __version__
 
@@ -180,34 +181,6 @@ def describe_classifier(
     channels = input_spec.shape[-1] if len(input_spec.shape) > 1 else 1
     means, stds = _normalization(mean, std, channels, input_spec, image)
     return Classifier(input_spec, output_spec, image, means, stds, tuple(read_labels(labels, classes)))
-
-
-def read_labels(labels: str | Path | Sequence[str], classes: int) -> list[str]:
-    """The labels, one per line (trailing blank lines dropped); InputError unless there is exactly
-    one non-blank label per class."""
-    if isinstance(labels, (str, Path)):
-        path = Path(labels)
-        if not path.is_file():
-            raise InputError(f"--labels {path} does not exist: give a text file with one label per line")
-        try:
-            texts = path.read_text(encoding="utf-8").splitlines()
-        except UnicodeDecodeError:
-            raise InputError(f"--labels {path} is not UTF-8 text: save it as UTF-8, one per line") from None
-        while texts and not texts[-1].strip():
-            texts.pop()
-    else:
-        texts = list(labels)
-    if len(texts) != classes:
-        raise InputError(
-            f"--labels has {len(texts)} labels but the model's output has {classes} classes: "
-            "give one label per class, one per line"
-        )
-    for line, text in enumerate(texts, start=1):
-        if not text.strip():
-            raise InputError(f"--labels line {line} is blank: every class needs a name")
-        if "\n" in text or "\r" in text:
-            raise InputError(f"label {line} contains a line break: labels are stored one per line")
-    return texts
 
 
 def _spec(tensor: Tensor, role: str) -> TensorSpec:

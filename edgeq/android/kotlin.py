@@ -9,7 +9,8 @@ import numpy as np
 
 from edgeq.errors import InputError
 
-_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")  # used with fullmatch: "$" would pass "abc\n"
+MAX_PACKAGE = 200  # characters: the package becomes nested folders and an applicationId
 # Kotlin's hard keywords (never usable as names) and Java's reserved words (a package segment must be
 # a valid Java name too, since the module is also a Java package).
 RESERVED_WORDS = frozenset(
@@ -48,9 +49,11 @@ def class_name(identifier: str) -> str:
 
 def kotlin_package(name: str, option: str = "--package") -> str:
     """``name`` if it is a valid package name (dot-separated identifiers, no keywords); else InputError."""
+    if len(name) > MAX_PACKAGE:
+        raise InputError(f"{option} is {len(name)} characters long: use at most {MAX_PACKAGE}")
     segments = name.split(".")
     for segment in segments:
-        if not _IDENTIFIER.match(segment):
+        if not _IDENTIFIER.fullmatch(segment) or len(segment) > 63:
             raise InputError(
                 f"{option} {name!r} is not a package name: "
                 "use dot-separated identifiers such as com.example.digits"
@@ -64,5 +67,6 @@ def kotlin_package(name: str, option: str = "--package") -> str:
 
 
 def comment_text(text: str) -> str:
-    """Free text made safe inside a ``/* */`` or ``//`` comment: one line, no comment terminator."""
-    return " ".join(text.split()).replace("*/", "* /")
+    """Free text made safe inside a ``/* */`` or ``//`` comment: one line, neither a comment
+    terminator nor an opener (Kotlin nests block comments, so ``/*`` would leave one open)."""
+    return " ".join(text.split()).replace("*/", "* /").replace("/*", "/ *")

@@ -2,12 +2,15 @@
 
 Errors edgeq raises on purpose, and usage errors, become one line on stderr and a non-zero exit
 code; the traceback is shown only with the root option ``edgeq --debug COMMAND ...`` (or
-``EDGEQ_DEBUG=1``).
+``EDGEQ_DEBUG=1``). Anything else escaping a command is edgeq's own bug: one ``error:`` line
+saying so, exit code 70 (EX_SOFTWARE). SIGTERM ends a command like Ctrl-C does (exit 143), after
+the cleanup of anything half-written.
 """
 
 from __future__ import annotations
 
 import os
+import signal
 import sys
 import traceback
 
@@ -23,7 +26,7 @@ from edgeq.cli import qat as qat_command
 from edgeq.cli import report as report_command
 from edgeq.cli import run as run_command
 from edgeq.cli import validate as validate_command
-from edgeq.errors import EdgeqError
+from edgeq.errors import EdgeqError, first_line
 from edgeq.version import __version__
 
 app = typer.Typer(
@@ -101,7 +104,30 @@ def run(argv: list[str]) -> int:
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)
         return 130
+    except Terminated:
+        print("error: terminated (SIGTERM); nothing half-written was left", file=sys.stderr)
+        return 143
+    except Exception as exc:  # the last line of defence: edgeq's own bug, never a traceback
+        if _debugging():
+            traceback.print_exc()
+        print(
+            f"error: internal error in edgeq ({type(exc).__name__}: {first_line(exc, 120)}); this is a bug: "
+            "rerun with edgeq --debug ... for the traceback and report it",
+            file=sys.stderr,
+        )
+        return INTERNAL_ERROR
     return result if isinstance(result, int) else 0
+
+
+INTERNAL_ERROR = 70
+
+
+class Terminated(BaseException):
+    """Raised in the main thread by SIGTERM, so that cleanup (``finally``) runs as for Ctrl-C."""
+
+
+def _terminate(_signum: int, _frame: object) -> None:
+    raise Terminated()
 
 
 def _debugging() -> bool:
@@ -110,4 +136,5 @@ def _debugging() -> bool:
 
 def main() -> None:
     """Console-script entry point."""
+    signal.signal(signal.SIGTERM, _terminate)
     sys.exit(run(sys.argv[1:]))

@@ -31,10 +31,14 @@ def parse_floats(option: str, text: str | None) -> tuple[float, ...] | None:
     """``"0.5"`` or ``"0.485,0.456,0.406"`` → a tuple of floats; raises InputError otherwise."""
     if text is None:
         return None
+    from edgeq.checks import check_float32
+
     try:
-        return tuple(float(part) for part in text.split(","))
+        values = tuple(float(part) for part in text.split(","))
     except ValueError:
         raise InputError(f"{option} takes a number or comma-separated numbers, got {text!r}") from None
+    check_float32(values, option)
+    return values
 
 
 def print_convert_result(result: ConvertResult, as_json: bool) -> None:

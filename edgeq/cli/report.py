@@ -34,3 +34,10 @@ def report(
         uri = html_path.resolve().as_uri()
         if not webbrowser.open(uri):
             stdout.print(f"  no web browser found: open {uri}")
+    if result.problems:  # the report was written without them: say so in the exit code too
+        from edgeq.errors import InputError
+
+        raise InputError(
+            f"{len(result.problems)} file(s) of {folder} could not be read and are left out of the report "
+            "(listed above): rerun the command that writes them"
+        )

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from edgeq.bench.results import BenchReport
+from edgeq.checks import check_nesting
 from edgeq.errors import InputError
 from edgeq.inspection import InspectReport
 from edgeq.results import ConvertResult, schema
@@ -106,8 +107,10 @@ def _firmware(mcu: Path, problems: list[str]) -> Firmware:
     if not report.is_file():
         return Firmware(files)
     try:
-        data = json.loads(report.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
+        text = report.read_text(encoding="utf-8")
+        check_nesting(text, str(report))
+        data = json.loads(text)
+    except (OSError, ValueError, InputError) as exc:
         problems.append(f"{report}: not valid JSON ({exc})")
         return Firmware(files)
     if not isinstance(data, dict):

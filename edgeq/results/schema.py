@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from edgeq.checks import check_nesting
 from edgeq.errors import InputError
 
 
@@ -48,6 +49,7 @@ class Schema:
         except (OSError, UnicodeDecodeError) as exc:
             reason = getattr(exc, "strerror", None) or exc
             raise InputError(f"{file}: cannot be read ({reason}){hint}") from None
+        check_nesting(text, str(file))
         try:
             data = json.loads(text)
         except json.JSONDecodeError as exc:

@@ -21,6 +21,7 @@ from edgeq.android.export import export_android
 from edgeq.android.kotlin import kotlin_float
 from edgeq.cli import run
 from edgeq.errors import InputError, UnsupportedError
+from edgeq.outputs import MANIFEST
 from edgeq.runtimes.tensors import TensorInfo, dequantize, quantize
 from edgeq.tflite import read_tflite, read_tflite_file
 
@@ -48,7 +49,9 @@ def metadata_schema() -> Path:
 
 
 def _files(folder: Path) -> dict[str, bytes]:
-    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+    # the manifest (sha256 of every file) follows from the files, so it is left out of the golden copy
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*"))
+            if p.is_file() and p.name != MANIFEST}  # fmt: skip
 
 
 def _metadata_buffer(model: bytes) -> bytes:

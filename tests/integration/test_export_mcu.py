@@ -14,6 +14,7 @@ from conftest import GOLDEN, require_tool
 from edgeq.cli import run
 from edgeq.errors import InputError
 from edgeq.mcu.bundle import COMMON_FILES, TFLM_TEMPLATES, export_mcu
+from edgeq.outputs import MANIFEST
 from edgeq.runtimes.runners import run_probe
 from edgeq.runtimes.tensors import TensorInfo, dequantize, quantize
 from edgeq.tflite import read_tflite_file
@@ -23,7 +24,9 @@ COMMON_NAMES = [out.format(name="tiny") for _, out in COMMON_FILES]
 
 
 def _files(folder: Path) -> dict[str, bytes]:
-    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+    # the manifest (sha256 of every file) follows from the files, so it is left out of the golden copy
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*"))
+            if p.is_file() and p.name != MANIFEST}  # fmt: skip
 
 
 @pytest.mark.parametrize("template", TFLM_TEMPLATES)
@@ -143,12 +146,16 @@ def test_generated_c_compiles_and_helpers_match_numpy(tmp_path, tiny_int8, tiny_
         assert lines[len(values) + 5 :] == LABELS
 
 
-def test_labels_with_newlines_are_escaped(tmp_path, tiny_int8):
+def test_labels_with_quotes_and_tabs_are_escaped_and_line_breaks_refused(tmp_path, tiny_int8):
     require_tool("gcc")
-    labels = ["line\nbreak", 'quote"', "tab\there"]
+    for broken in ("line\nbreak", "form\x0cfeed", "sep\u2028arator"):  # the rules export android has
+        with pytest.raises(InputError, match="control character"):
+            export_mcu(tiny_int8, tmp_path / "refused", name="tiny", labels=[broken, "b", "c"])
+    assert not (tmp_path / "refused").exists()
+    labels = ["back\\slash", 'quote"', "tab\there"]
     export_mcu(tiny_int8, tmp_path / "out", name="tiny", labels=labels)
     text = (tmp_path / "out" / "tiny_model_data.c").read_text()
-    assert '"line\\012break"' in text and '"quote\\""' in text
+    assert '"back\\\\slash"' in text and '"quote\\""' in text
     program = tmp_path / "p.c"
     program.write_text(
         '#include <stdio.h>\n#include "tiny_config.h"\n'
@@ -178,7 +185,7 @@ def test_default_name_comes_from_the_file_and_labels_must_match_classes(tmp_path
     odd.write_bytes(tiny_int8.read_bytes())
     result = export_mcu(odd, tmp_path / "out")
     assert result.name == "model_1_tiny_model"
-    with pytest.raises(InputError, match="has 2 labels but the model's first output has 3 classes"):
+    with pytest.raises(InputError, match="has 2 labels but the model's output has 3 classes"):
         export_mcu(tiny_int8, tmp_path / "o2", labels=["a", "b"])
 
 
@@ -197,3 +204,26 @@ def _input_quantization(model: Path) -> tuple[float, int]:
     graph = read_tflite_file(model)
     quant = graph.main.tensors[graph.main.inputs[0]].quantization
     return quant.scales[0], quant.zero_points[0]
+
+
+def test_template_c_writes_the_labels_and_refuses_the_tflm_only_options(tmp_path, tiny_int8):
+    require_tool("gcc")
+    result = export_mcu(
+        tiny_int8, tmp_path / "fw", template="c", name="tiny", labels=["cat", 'say "hi"', "dog"]
+    )
+    assert "tiny_labels.h" in result.files
+    program = tmp_path / "p.c"
+    program.write_text(
+        '#include <stdio.h>\n#include "tiny_labels.h"\n'
+        'int main(void) { int i; for (i = 0; i < TINY_LABEL_COUNT; ++i) printf("[%s]", tiny_labels[i]); '
+        "return 0; }\n"
+    )
+    subprocess.run(["gcc", "-std=c99", "-pedantic", "-Wall", "-Wextra", "-Werror", "-I", str(tmp_path / "fw"),
+                    str(program), "-o", str(tmp_path / "p")], check=True)  # fmt: skip
+    assert (
+        subprocess.run([str(tmp_path / "p")], capture_output=True, text=True).stdout == '[cat][say "hi"][dog]'
+    )
+    for option in ({"sample": tmp_path / "s.npy"}, {"arena_margin": 64}):
+        with pytest.raises(InputError, match="for the TensorFlow Lite Micro templates"):
+            export_mcu(tiny_int8, tmp_path / "again", template="c", **option)
+    assert not (tmp_path / "again").exists()

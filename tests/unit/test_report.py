@@ -118,10 +118,15 @@ def test_same_folder_gives_the_same_bytes(folder):
     assert first.to_html() == second.to_html() and first.to_markdown() == second.to_markdown()
 
 
-def test_unreadable_optional_file_is_reported_not_fatal(folder, capsys):
+def test_unreadable_optional_file_is_left_out_of_the_written_report_and_fails_the_command(folder, capsys):
     (folder / "bench.json").write_text("{not json")
-    assert run(["report", str(folder)]) == 0
-    assert "could not read" in capsys.readouterr().out
+    assert run(["report", str(folder)]) == 2  # the page is written without it; the exit code says so
+    said = capsys.readouterr()
+    assert "could not read" in said.out
+    assert [line for line in said.err.splitlines() if line.startswith("error:")] == [
+        f"error: 1 file(s) of {folder} could not be read and are left out of the report (listed above): "
+        "rerun the command that writes them"
+    ]
     assert "bench.json: not valid JSON (line 1" in (folder / "report.html").read_text()
 
 
