@@ -26,7 +26,15 @@ from pathlib import Path
 from typing import Any
 
 from edgeq.errors import BenchFailure, InputError
-from edgeq.outputs import MANIFEST, atomic_output_dir, folder_lock, start_manifest, write_file_atomic
+from edgeq.outputs import (
+    MANIFEST,
+    atomic_output_dir,
+    check_output_dir,
+    folder_lock,
+    start_manifest,
+    write_file_atomic,
+    written_by_edgeq,
+)
 from edgeq.results import schema
 from edgeq.results.run import RunRecord, StageRun
 from edgeq.runconfig import RunConfig
@@ -82,6 +90,7 @@ def run_pipeline(config: RunConfig, force: bool = False, progress: Progress | No
         ) from exc
     try:
         with folder_lock(out, "another edgeq run"):
+            _check_replaceable(out)
             start_manifest(out)
             return _run_stages(config, out, force, progress)
     except BaseException:
@@ -199,6 +208,22 @@ def _run_stages(config: RunConfig, out: Path, force: bool, progress: Progress | 
     result = RunResult(config=config, stages=tuple(stages), output=out, bench_failure=bench_failure)
     write_file_atomic(out / "run.json", json.dumps(result.to_dict(), indent=2) + "\n")
     return result
+
+
+def _check_replaceable(out: Path) -> None:
+    """Before any stage runs: refuse a run folder whose stage folders or top-level files hold
+    something edgeq did not write (InputError naming it), so that nothing is lost and no work is
+    done in vain."""
+    for folder in ("convert", "inspect", "mcu"):
+        if (out / folder).exists() or (out / folder).is_symlink():
+            check_output_dir(out / folder, force=True)
+    for name in ("run.json", "bench.json", "report.html", "report.md"):
+        path = out / name
+        if (path.exists() or path.is_symlink()) and (path.is_dir() or not written_by_edgeq(path)):
+            raise InputError(
+                f"{path} exists and edgeq did not write it: edgeq run writes {name} there; "
+                "move it away or choose another [output] folder"
+            )
 
 
 def _bench_failure(bench_json: Path) -> BenchFailure | None:

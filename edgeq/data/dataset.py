@@ -133,8 +133,47 @@ def read_dataset(spec: str | Path, input_shape: tuple[int | None, ...], role: st
     )
 
 
+MAX_ARRAY_BYTES = 4 << 30  # one data array edgeq loads into memory: 4 GiB
+
+
+def _check_npy_header(handle: Any, where: str) -> None:
+    """Read a .npy header from ``handle`` and refuse arrays that are not plain numbers or that
+    would need more than MAX_ARRAY_BYTES, before numpy allocates them."""
+    try:
+        version = np.lib.format.read_magic(handle)
+        if version == (1, 0):
+            shape, _, dtype = np.lib.format.read_array_header_1_0(handle)
+        else:
+            shape, _, dtype = np.lib.format.read_array_header_2_0(handle)
+    except (ValueError, OSError, EOFError, SyntaxError) as exc:
+        raise InputError(f"{where} is not a readable .npy array ({first_line(exc)})") from None
+    if dtype.hasobject:
+        raise InputError(f"{where} holds Python objects, not numbers: save a numeric array")
+    size = int(np.prod(shape, dtype=object)) * dtype.itemsize
+    if size > MAX_ARRAY_BYTES:
+        raise InputError(
+            f"{where} claims shape {tuple(shape)} of {dtype} ({size / 2**30:,.1f} GiB): edgeq loads at most "
+            f"{MAX_ARRAY_BYTES >> 30} GiB of data; give fewer samples"
+        )
+
+
 def _read_npz(path: Path, split: str | None, role: str) -> Dataset:
     x_key, y_key = ("x", "y") if split is None else (f"x_{split}", f"y_{split}")
+    try:
+        with zipfile.ZipFile(path) as bundle:
+            for member in bundle.infolist():
+                if not member.filename.endswith(".npy") or member.is_dir():
+                    raise InputError(
+                        f"{role} data {path} holds {member.filename!r}, which is not a .npy array: "
+                        "save the data with numpy.savez"
+                    )
+                if member.filename[: -len(".npy")] in (x_key, y_key):
+                    with bundle.open(member) as handle:
+                        _check_npy_header(handle, f"{role} data {path}:{member.filename}")
+    except InputError:
+        raise
+    except (OSError, ValueError, zipfile.BadZipFile, EOFError, KeyError) as exc:
+        raise InputError(f"{role} data {path} is not a readable .npz file ({first_line(exc)})") from exc
     try:
         with np.load(path, allow_pickle=False) as archive:
             keys = list(archive.keys())
@@ -156,6 +195,8 @@ def _read_npz(path: Path, split: str | None, role: str) -> Dataset:
 
 def _read_npy(path: Path, role: str) -> Dataset:
     try:
+        with path.open("rb") as handle:
+            _check_npy_header(handle, f"{role} data {path}")
         x = np.load(path, allow_pickle=False)
     except (OSError, ValueError, EOFError) as exc:
         raise InputError(f"{role} data {path} is not a readable .npy file ({first_line(exc)})") from exc
@@ -180,6 +221,11 @@ def _read_csv(path: Path, role: str) -> Dataset:
         lowered = [name.lower() for name in header]
         label_column = next((lowered.index(n) for n in CSV_LABEL_COLUMNS if n in lowered), None)
     width = len(rows[0]) if rows else 0
+    if header is not None and rows and len(header) != width:
+        raise InputError(
+            f"{role} data {path} has a header of {len(header)} columns but its first row has {width}: "
+            "give one name per column"
+        )
     values = np.empty((len(rows), width), dtype=np.float64)
     for row_number, row in enumerate(rows, start=2 if header else 1):
         if len(row) != width:
@@ -205,6 +251,9 @@ def _is_number(cell: str) -> bool:
     return True
 
 
+MAX_IMAGE_PIXELS = 1 << 24  # 16 M pixels: far above any model input, far below a decompression bomb
+
+
 def _read_image_folder(path: Path, input_shape: tuple[int | None, ...], role: str) -> Dataset:
     try:
         from PIL import Image, UnidentifiedImageError
@@ -227,12 +276,19 @@ def _read_image_folder(path: Path, input_shape: tuple[int | None, ...], role: st
                 continue
             try:
                 with Image.open(file) as image:
+                    if image.size[0] * image.size[1] > MAX_IMAGE_PIXELS:
+                        raise InputError(
+                            f"{role} image {file} is {image.size[0]}x{image.size[1]} pixels: edgeq reads "
+                            f"images of at most {MAX_IMAGE_PIXELS:,} pixels; resize it first"
+                        )
                     image = image.convert("L" if channels == 1 else "RGB")
                     sizes.add(image.size)
                     if height is not None and width is not None and image.size != (width, height):
                         image = image.resize((width, height), Image.Resampling.BILINEAR)
                     array = np.asarray(image, dtype=np.uint8)
-            except (OSError, UnidentifiedImageError, ValueError) as exc:
+            except InputError:
+                raise
+            except (OSError, UnidentifiedImageError, ValueError, Image.DecompressionBombError) as exc:
                 raise InputError(f"{role} image {file} cannot be read ({first_line(exc)})") from exc
             images.append(array.reshape(array.shape[0], array.shape[1], channels))
             labels.append(label)
@@ -257,6 +313,23 @@ def _read_image_folder(path: Path, input_shape: tuple[int | None, ...], role: st
         class_names=class_names,
         notes=tuple(notes),
     )
+
+
+def check_samples(x: np.ndarray, where: str) -> np.ndarray:
+    """``x`` if it holds at least one sample of real, finite numbers; InputError naming the first
+    bad sample otherwise (for inputs read without prepare_dataset: --sample, validate --data)."""
+    if x.ndim == 0 or x.shape[0] == 0 or x.size == 0:
+        raise InputError(f"{where} contains no samples")
+    if not (np.issubdtype(x.dtype, np.number) or x.dtype == np.bool_) or np.iscomplexobj(x):
+        raise InputError(f"{where} has values of type {x.dtype}, not real numbers")
+    if np.issubdtype(x.dtype, np.floating):
+        bad = ~np.isfinite(x.reshape(len(x), -1)).all(axis=1)
+        if bad.any():
+            raise InputError(
+                f"{where} has NaN or infinite values "
+                f"(first in sample {int(np.argmax(bad))}): clean the data first"
+            )
+    return x
 
 
 def prepare_dataset(
@@ -289,21 +362,26 @@ def prepare_dataset(
     if shape_note:
         notes.append(shape_note)
     y = _check_labels(dataset.y, len(x), where, num_classes)
+    drawn: np.ndarray | None = None  # which samples of the file were kept, to name them in errors
     if samples is not None:
         if samples <= 0:
             raise InputError(f"the number of {role} samples must be at least 1, got {samples}")
         if samples < len(x):
             index = np.sort(np.random.default_rng(seed).choice(len(x), size=samples, replace=False))
+            drawn = index
             x = x[index]
             y = y[index] if y is not None else None
             notes.append(f"{samples} of {len(dataset.x)} samples drawn without replacement, seed {seed}")
     if input_dtype.startswith("float"):
-        x = preprocessing.apply(x)
+        with np.errstate(all="ignore"):
+            x = preprocessing.apply(x)
         bad = ~np.isfinite(x)
         if bad.any():
             sample = int(np.argwhere(bad)[0][0])
+            sample = int(drawn[sample]) if drawn is not None else sample
             raise InputError(
-                f"{where} has {int(bad.sum())} NaN or infinite values (first in sample {sample}): "
+                f"{where} has {int(bad.sum())} NaN or infinite values "
+                f"(first in sample {sample} of the file): "
                 "clean the data before calibrating or evaluating"
             )
     else:
@@ -351,6 +429,9 @@ def _shape_matches(actual: tuple[int, ...], expected: tuple[int | None, ...]) ->
     )
 
 
+MAX_CLASSES = 1 << 24  # class indices edgeq accepts: beyond any classifier's output
+
+
 def _check_labels(y: np.ndarray | None, count: int, where: str, num_classes: int | None) -> np.ndarray | None:
     if y is None:
         return None
@@ -359,10 +440,13 @@ def _check_labels(y: np.ndarray | None, count: int, where: str, num_classes: int
     y = y.reshape(-1) if y.ndim == 2 and y.shape[1] == 1 else y
     if y.ndim != 1 or len(y) != count:
         raise InputError(f"{where} has {count} samples but labels of shape {_shape_text(y.shape)}")
-    if not np.issubdtype(y.dtype, np.number):
+    if not (np.issubdtype(y.dtype, np.number) or y.dtype == np.bool_) or np.iscomplexobj(y):
         raise InputError(f"{where} has labels of type {y.dtype}: give class indices 0..N-1")
-    if not np.all(np.isfinite(y)) or not np.all(y == np.round(y)) or (len(y) and y.min() < 0):
-        raise InputError(f"{where} has labels that are not class indices 0..N-1")
+    with np.errstate(all="ignore"):
+        bad = not np.all(np.isfinite(y)) or not np.all(y == np.round(y))
+        bad = bad or (len(y) > 0 and (y.min() < 0 or y.max() >= MAX_CLASSES))
+    if bad:
+        raise InputError(f"{where} has labels that are not class indices 0..N-1 (N at most {MAX_CLASSES:,})")
     labels = y.astype(np.int64)
     if num_classes is not None and len(labels) and labels.max() >= num_classes:
         raise InputError(f"{where} has label {int(labels.max())} but the model has {num_classes} classes")

@@ -157,9 +157,11 @@ def random_inputs(graph: ModelGraph, tensor: Tensor, count: int, seed: int) -> n
 
 
 def _data_inputs(data: str | Path, tensor: Tensor, count: int) -> np.ndarray:
-    from edgeq.data.dataset import read_dataset
+    from edgeq.data.dataset import check_samples, read_dataset
 
-    x = read_dataset(data, (1, *tensor.shape[1:]), "validation").x[:count]
+    x = check_samples(read_dataset(data, (1, *tensor.shape[1:]), "validation").x, f"validation data {data}")[
+        :count
+    ]
     if tuple(x.shape[1:]) != tuple(tensor.shape[1:]):
         raise InputError(
             f"validation data {data} has samples of shape {tuple(x.shape[1:])}, the model input is "

@@ -390,10 +390,13 @@ def _sample_inputs(
 
 def _sample_from_file(path: Path, tensor: Any) -> np.ndarray:
     """The first sample of a data file (any format ``--calib`` takes), in the input's type."""
-    from edgeq.data import read_dataset
+    from edgeq.data import check_samples, read_dataset
     from edgeq.runtimes.tensors import TensorInfo, quantize
 
-    first = np.asarray(read_dataset(path, (None, *tensor.shape[1:]), "sample").x[0]).reshape(-1)
+    x = check_samples(
+        np.asarray(read_dataset(path, (None, *tensor.shape[1:]), "sample").x), f"--sample {path}"
+    )
+    first = x[0].reshape(-1)
     if first.size != tensor.elements:
         raise InputError(
             f"--sample {path} has samples of {first.size} values; the model input has {tensor.elements}"
