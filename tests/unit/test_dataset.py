@@ -1,9 +1,11 @@
+import io
+import zipfile
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from edgeq.data import Preprocessing, prepare_dataset, read_dataset
+from edgeq.data import Dataset, Preprocessing, check_samples, prepare_dataset, read_dataset
 from edgeq.errors import InputError
 
 SHAPE = (None, 8, 8, 1)
@@ -57,7 +59,7 @@ def test_nan_and_inf_are_refused(tmp_path: Path, bad: float):
     x[2, 3, 3, 0] = bad
     path = tmp_path / "d.npy"
     np.save(path, x)
-    with pytest.raises(InputError, match="1 NaN or infinite values \\(first in sample 2\\)"):
+    with pytest.raises(InputError, match="1 NaN or infinite values \\(first in sample 2 of the file\\)"):
         _prepare(path)
 
 
@@ -75,7 +77,7 @@ def test_garbage_and_object_arrays_are_input_errors(tmp_path: Path):
     with pytest.raises(InputError, match=r"not a readable \.npz"):
         read_dataset(tmp_path / "g.npz", SHAPE, "calibration")
     np.save(tmp_path / "o.npy", np.array([{"a": 1}], dtype=object), allow_pickle=True)
-    with pytest.raises(InputError, match=r"not a readable \.npy"):
+    with pytest.raises(InputError, match=r"holds Python objects, not numbers"):
         read_dataset(tmp_path / "o.npy", SHAPE, "calibration")
     (tmp_path / "d.txt").write_text("1,2")
     with pytest.raises(InputError, match=r"unknown format '\.txt'"):
@@ -158,3 +160,68 @@ def test_image_folder_with_a_broken_image(tmp_path: Path):
     (tmp_path / "a" / "x.png").write_bytes(b"\x89PNG broken")
     with pytest.raises(InputError, match=r"x\.png cannot be read"):
         read_dataset(tmp_path, SHAPE, "calibration")
+
+
+def _huge_header(handle):
+    np.lib.format.write_array_header_1_0(
+        handle, {"descr": "<f4", "fortran_order": False, "shape": (1 << 40, 2)}
+    )
+
+
+def test_an_npy_header_claiming_terabytes_is_refused_before_numpy_allocates(tmp_path):
+    with (tmp_path / "big.npy").open("wb") as handle:
+        _huge_header(handle)
+    with pytest.raises(InputError, match=r"claims shape \(1099511627776, 2\) of float32 \(8,192.0 GiB\)"):
+        read_dataset(tmp_path / "big.npy", (None, 2), "calibration")
+    buffer = io.BytesIO()
+    _huge_header(buffer)
+    with zipfile.ZipFile(tmp_path / "big.npz", "w") as bundle:
+        bundle.writestr("x.npy", buffer.getvalue())
+    with pytest.raises(InputError, match=r"big.npz:x.npy claims shape"):
+        read_dataset(tmp_path / "big.npz", (None, 2), "calibration")
+
+
+def test_an_npz_member_that_is_not_an_npy_array_is_refused(tmp_path):
+    with zipfile.ZipFile(tmp_path / "odd.npz", "w") as bundle:
+        bundle.writestr("notes.txt", "hello")
+    with pytest.raises(InputError, match=r"holds 'notes.txt', which is not a .npy array"):
+        read_dataset(tmp_path / "odd.npz", (None, 2), "calibration")
+
+
+def test_a_decompression_bomb_image_is_refused_by_its_header(tmp_path):
+    from PIL import Image
+
+    folder = tmp_path / "images" / "cat"
+    folder.mkdir(parents=True)
+    Image.new("L", (5000, 5000)).save(folder / "bomb.png")  # 25 M pixels, a few KB compressed
+    with pytest.raises(InputError, match=r"bomb.png is 5000x5000 pixels: edgeq reads images of at most"):
+        read_dataset(tmp_path / "images", (None, 8, 8, 1), "calibration")
+
+
+def test_a_csv_header_wider_than_its_rows_is_one_line(tmp_path):
+    (tmp_path / "d.csv").write_text("a,b,c,label\n1,2\n3,4\n")
+    with pytest.raises(InputError, match="has a header of 4 columns but its first row has 2"):
+        read_dataset(tmp_path / "d.csv", (None, 2), "calibration")
+
+
+@pytest.mark.parametrize("labels", [np.array([1e20, 0.0]), np.array([1 + 2j, 0j])])
+def test_huge_or_complex_labels_are_refused_without_numpy_warnings(labels, recwarn):
+    dataset = Dataset(x=np.zeros((2, 2), np.float32), y=labels, source="d.npz", format="npz")
+    with pytest.raises(InputError, match="labels"):
+        prepare_dataset(dataset, (None, 2), "float32", Preprocessing(), "evaluation")
+    assert not [w for w in recwarn if issubclass(w.category, RuntimeWarning)]
+
+
+def test_the_nan_error_names_the_sample_of_the_file_not_of_the_drawn_subset():
+    x = np.zeros((50, 2), np.float32)
+    x[37, 1] = np.nan
+    dataset = Dataset(x=x, y=None, source="d.npy", format="npy")
+    with pytest.raises(InputError, match="first in sample 37 of the file"):
+        prepare_dataset(dataset, (None, 2), "float32", Preprocessing(), "calibration", samples=40, seed=3)
+
+
+def test_check_samples_refuses_empty_string_and_nan_samples():
+    for x, message in ((np.zeros((0, 2)), "no samples"), (np.array([["a"]]), "not real numbers"),
+                       (np.array([[0.0], [np.inf]]), "first in sample 1")):  # fmt: skip
+        with pytest.raises(InputError, match=message):
+            check_samples(x, "--sample s.npy")
