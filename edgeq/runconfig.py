@@ -252,6 +252,8 @@ def load_config(path: str | Path) -> RunConfig:
 
 def _path(base: Path, value: str) -> Path:
     """``value`` as written, relative to ``base`` unless absolute."""
+    if "\0" in value or len(value) > 4096:
+        raise InputError(f"path {value[:60]!r}... holds a NUL character or is too long: give a usable path")
     return Path(value) if Path(value).is_absolute() else (base / value).resolve()
 
 

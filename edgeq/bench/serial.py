@@ -52,8 +52,10 @@ def parse_serial_target(text: str) -> SerialTarget:
     port, _, baud = body.partition("@")
     if not port:
         raise InputError(f"--on {text!r}: a serial target names its port, e.g. serial:/dev/ttyACM0")
-    if baud and not baud.isdigit():
-        raise InputError(f"--on {text!r}: the baud rate after @ must be a number, e.g. serial:{port}@115200")
+    if baud and not (baud.isascii() and baud.isdigit() and 50 <= int(baud) <= 20_000_000):
+        raise InputError(
+            f"--on {text!r}: the baud rate after @ must be 50 to 20000000, e.g. serial:{port}@115200"
+        )
     return SerialTarget(port=port, baud=int(baud) if baud else DEFAULT_BAUD)
 
 

@@ -13,6 +13,7 @@ import os
 import signal
 import sys
 import traceback
+import warnings
 
 import typer
 from typer._click.exceptions import NoArgsIsHelpError
@@ -76,7 +77,11 @@ def run(argv: list[str]) -> int:
     _debug["on"] = False
     command = typer.main.get_command(app)
     try:
-        result = command.main(args=argv, prog_name="edgeq", standalone_mode=False)
+        with warnings.catch_warnings():
+            # numpy's overflow/invalid-value warnings would turn a one-line error into three; what
+            # they warn of is checked where it matters (non-finite data, ranges), with a real message
+            warnings.simplefilter("ignore", RuntimeWarning)
+            result = command.main(args=argv, prog_name="edgeq", standalone_mode=False)
     except EdgeqError as exc:
         if _debugging():
             traceback.print_exc()
