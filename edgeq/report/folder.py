@@ -89,7 +89,8 @@ def read_run_folder(folder: str | Path) -> RunFolder:
             return None
 
     inspections = []
-    for file in sorted((path / "inspect").glob("*.json")) if (path / "inspect").is_dir() else []:
+    inspected_files = sorted((path / "inspect").glob("[!.]*.json")) if (path / "inspect").is_dir() else []
+    for file in inspected_files:  # not the folder's .edgeq-manifest.json
         inspected = optional(file, schema.INSPECT, InspectReport.from_dict)
         if inspected is not None:
             inspections.append((file.name, inspected))

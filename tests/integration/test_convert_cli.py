@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from edgeq.cli import run
+from edgeq.outputs import MANIFEST
 
 
 def _error_run(capfd, argv: list[str], output: Path) -> str:
@@ -114,7 +115,7 @@ def test_data_with_nan_or_inf(capfd, tmp_path, digits_model, bad):
             ],
             tmp_path / "o",
         )
-        assert "NaN or infinite values (first in sample 4)" in line
+        assert "NaN or infinite values (first in sample 4 of the file)" in line
 
 
 def test_empty_data_file(capfd, tmp_path, digits_model):
@@ -149,11 +150,29 @@ def test_existing_output_folder_without_force(capfd, tmp_path, digits_model, dig
     line = _error_run(capfd, ["convert", str(digits_model), "--calib", str(calib), "-o", str(out)], out)
     assert "already exists: pass --force" in line
     assert [p.name for p in out.iterdir()] == ["keep.txt"]
-    code = run(
-        ["convert", str(digits_model), "--calib", str(calib), "--scale", "0.0625", "-o", str(out), "--force"]
-    )
-    assert code == 0
-    assert sorted(p.name for p in out.iterdir()) == ["digits_cnn_int8.tflite", "report.json", "report.md"]
+    # --force replaces only what edgeq wrote: a folder holding the user's file is refused, untouched
+    argv = [
+        "convert",
+        str(digits_model),
+        "--calib",
+        str(calib),
+        "--scale",
+        "0.0625",
+        "-o",
+        str(out),
+        "--force",
+    ]
+    line = _error_run(capfd, argv, out)
+    assert "holds 1 file(s) edgeq did not write there or that changed since (keep.txt)" in line
+    assert [p.name for p in out.iterdir()] == ["keep.txt"]
+    (out / "keep.txt").unlink()
+    assert run(argv) == 0 and run(argv) == 0  # an empty folder, then edgeq's own folder: replaced
+    assert sorted(p.name for p in out.iterdir()) == [
+        MANIFEST,
+        "digits_cnn_int8.tflite",
+        "report.json",
+        "report.md",
+    ]
 
 
 def test_int8_needs_calibration(capfd, tmp_path, digits_model):
