@@ -177,17 +177,26 @@ def written_by_edgeq(path: Path) -> bool:
         return False
 
 
-def write_file_atomic(path: Path, text: str) -> Path:
-    """Write ``text`` to ``path`` through a temporary sibling and a rename. An existing ``path`` is
-    replaced only when edgeq wrote it; the staging file is removed on any failure or interruption.
-    A folder with a manifest gets ``path`` added to it."""
+def check_output_file(path: str | Path) -> Path:
+    """Raise InputError unless edgeq may write the file ``path``: its folder exists, it is not a
+    folder, and it does not exist or edgeq wrote it. Commands call it before their work."""
     path = Path(path)
+    if len(path.name.encode()) > 240:
+        raise InputError(f"the file name {path.name[:40]}... is too long: choose a shorter one")
     if path.parent != Path() and not path.parent.is_dir():
         raise InputError(f"the folder of {path} does not exist: create it first")
     if path.is_dir():
         raise InputError(f"{path} is a folder: name a file to write")
     if (path.exists() or path.is_symlink()) and not written_by_edgeq(path):
         raise InputError(f"{path} exists and edgeq did not write it: remove it or choose another file name")
+    return path
+
+
+def write_file_atomic(path: Path, text: str) -> Path:
+    """Write ``text`` to ``path`` through a temporary sibling and a rename. An existing ``path`` is
+    replaced only when edgeq wrote it; the staging file is removed on any failure or interruption.
+    A folder with a manifest gets ``path`` added to it."""
+    path = check_output_file(path)
     try:
         _replace_text(path, text)
         record_written(path)

@@ -52,7 +52,10 @@ def bench(
     """Benchmark models on this machine (LiteRT), emulated Cortex-M boards (edgeq's C engine under
     QEMU) and emulated Raspberry Pi CPUs (LiteRT under QEMU aarch64), with output checks."""
     from edgeq.api import bench as run_bench
+    from edgeq.outputs import check_output_file
 
+    if json_path is not None:
+        check_output_file(json_path)  # before the benchmark, not after it
     report = run_bench(
         models,
         on,

@@ -24,9 +24,12 @@ def validate(
     """Compile the model's C engine for this machine and compare it with TFLite Micro, byte for byte."""
     from edgeq.engine.validate import validate_engine
     from edgeq.errors import InputError
+    from edgeq.outputs import check_output_file
 
     if engine != "c":
         raise InputError(f"unknown --engine {engine!r}: choose c (edgeq's C engine)")
+    if json_path is not None:
+        check_output_file(json_path)
     result = validate_engine(model, samples=samples, seed=seed, data=data)
     if json_path is not None:
         result.save(json_path)

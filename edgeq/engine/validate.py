@@ -17,6 +17,7 @@ from edgeq.outputs import write_file_atomic
 from edgeq.tflite import ModelGraph, read_tflite
 from edgeq.tflite.graph import Tensor
 from edgeq.tflite.reader import read_model_bytes
+from edgeq.version import __version__
 
 MAX_SAMPLES = 100_000
 
@@ -43,6 +44,7 @@ class EngineValidation:
 
     def to_dict(self) -> dict[str, Any]:
         return {
+            "edgeq_version": __version__,
             "model": self.model,
             "model_sha256": self.sha256,
             "engine": "c",
