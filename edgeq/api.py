@@ -89,7 +89,7 @@ def convert(
     from edgeq.conversion.evaluate import evaluate
     from edgeq.conversion.loading import load_model
     from edgeq.conversion.sensitivity import CalibratedModel
-    from edgeq.conversion.tflite_converter import Refusal, convert_isolated
+    from edgeq.conversion.tflite_converter import Refusal, convert_isolated, start_converter
     from edgeq.runtimes.litert import REFERENCE_KERNELS
 
     say = progress or (lambda _message: None)
@@ -101,30 +101,32 @@ def convert(
     preprocessing = Preprocessing(scale=scale, mean=_as_tuple(mean), std=_as_tuple(std))
 
     say(f"loading {model}")
-    source = load_model(model, unsafe=unsafe, custom_objects=custom_objects)
-    if any(v.needs_calibration for v in variants) and calib is None:
-        needing = ", ".join(v.label for v in variants if v.needs_calibration)
-        raise InputError(
-            f"mode {needing} needs calibration data: pass --calib FILE (.npz, .npy, .csv or image folder)"
-        )
-    calibration_set = evaluation_set = None
-    if calib is not None or eval is not None:
-        calibration_set = _load_data(source, calib, "calibration", calib_samples, preprocessing, seed)
-        evaluation_set = _load_data(source, eval, "evaluation", eval_samples, preprocessing, seed)
+    # the converter child imports TensorFlow and loads the model while this process does the same
+    with start_converter(model, unsafe, custom_objects) as converter:
+        source = load_model(model, unsafe=unsafe, custom_objects=custom_objects)
+        if any(v.needs_calibration for v in variants) and calib is None:
+            needing = ", ".join(v.label for v in variants if v.needs_calibration)
+            raise InputError(
+                f"mode {needing} needs calibration data: pass --calib FILE (.npz, .npy, .csv or image folder)"
+            )
+        calibration_set = evaluation_set = None
+        if calib is not None or eval is not None:
+            calibration_set = _load_data(source, calib, "calibration", calib_samples, preprocessing, seed)
+            evaluation_set = _load_data(source, eval, "evaluation", eval_samples, preprocessing, seed)
 
-    reference_outputs = reference = None
-    if evaluation_set is not None:
-        say(f"running the float model on {len(evaluation_set)} evaluation samples")
-        reference_outputs = source.predict(evaluation_set.x)
-        reference = evaluate(reference_outputs, reference_outputs, evaluation_set.y)
+        reference_outputs = reference = None
+        if evaluation_set is not None:
+            say(f"running the float model on {len(evaluation_set)} evaluation samples")
+            reference_outputs = source.predict(evaluation_set.x)
+            reference = evaluate(reference_outputs, reference_outputs, evaluation_set.y)
 
-    stem = _file_stem(source.path)
-    smoke_input = _smoke_input(calibration_set, evaluation_set)
-    say("converting " + ", ".join(v.label for v in variants) + " (in a child process)")
-    conversions = convert_isolated(
-        source, variants, calibration_set.x if calibration_set else None, static_batch,
-        per_channel_dense, unsafe, custom_objects,
-    )  # fmt: skip
+        stem = _file_stem(source.path)
+        smoke_input = _smoke_input(calibration_set, evaluation_set)
+        say("converting " + ", ".join(v.label for v in variants) + " (in a child process)")
+        conversions = convert_isolated(
+            source, variants, calibration_set.x if calibration_set else None, static_batch,
+            per_channel_dense, unsafe, custom_objects, converter,
+        )  # fmt: skip
     results: list[ModeResult] = []
     failures: list[ModeFailure] = []
     for variant, converted in zip(variants, conversions, strict=True):

@@ -3,6 +3,7 @@ child process (``convert_isolated``) so that a converter crash fails one mode, n
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import subprocess
@@ -12,7 +13,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import numpy as np
 
@@ -188,6 +189,107 @@ class Refusal:
     crashed: bool = False
 
 
+class ConverterChild:
+    """A converter child process that imports TensorFlow and loads the model file at once, then
+    waits on its stdin for one request (``convert_isolated`` sends it): its start-up overlaps
+    whatever the parent does meanwhile (loading the model and the data, running the float model).
+
+    Use it as a context manager: leaving the block kills and reaps a child that is still running
+    (the parent failed before using it, or was interrupted), so none is ever left behind. The
+    child's output goes to unlinked temporary files, so nothing is left on disk either.
+    """
+
+    def __init__(self, model: str | Path, unsafe: bool = False, custom_objects: str | Path | None = None):
+        self.model = str(model)
+        self.unsafe = unsafe
+        self.custom_objects = str(custom_objects) if custom_objects else None
+        self.used = False
+        # unlinked files, not pipes: a child writing while the parent is busy never blocks; closed by close()
+        self._stdout = tempfile.TemporaryFile()  # noqa: SIM115
+        self._stderr = tempfile.TemporaryFile()  # noqa: SIM115
+        preload = json.dumps({"model": self.model, "unsafe": unsafe, "custom_objects": self.custom_objects})
+        try:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "edgeq.conversion.tflite_converter", preload],
+                stdin=subprocess.PIPE, stdout=self._stdout, stderr=self._stderr,
+            )  # fmt: skip
+        except BaseException:
+            self._stdout.close()
+            self._stderr.close()
+            raise
+        self.pid = self.process.pid
+
+    def serves(self, model: str | Path, unsafe: bool, custom_objects: str | Path | None) -> bool:
+        """Whether this child is unused and was started for this model file and these options."""
+        wanted = (str(model), unsafe, str(custom_objects) if custom_objects else None)
+        return not self.used and (self.model, self.unsafe, self.custom_objects) == wanted
+
+    def exchange(self, request: dict[str, Any]) -> tuple[list[dict[str, Any]], str | None, list[str]]:
+        """Send ``request``, wait for the child to end (at most CONVERT_TIMEOUT_S); return its answers,
+        how it ended (None for a clean exit) and the last line it wrote to stderr."""
+        self.used = True
+        assert self.process.stdin is not None
+        try:
+            self.process.stdin.write((json.dumps(request) + "\n").encode())
+            self.process.stdin.close()
+        except OSError:  # the child is gone already (it crashed loading the model): its status says how
+            pass
+        try:
+            returncode = self.process.wait(timeout=CONVERT_TIMEOUT_S)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+            how: str | None = f"no answer within {CONVERT_TIMEOUT_S} s"
+        else:
+            how = None if returncode == 0 else exit_description(returncode)
+        answers = _answers(self._read(self._stdout))
+        stderr = self._read(self._stderr).strip()
+        return answers, how, stderr.splitlines()[-1:] if stderr else []
+
+    def close(self) -> None:
+        """Kill the child if it still runs, reap it, and close its output files; idempotent."""
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+        if self.process.stdin is not None:
+            with contextlib.suppress(OSError):
+                self.process.stdin.close()
+        self._stdout.close()
+        self._stderr.close()
+
+    def __enter__(self) -> ConverterChild:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+    @staticmethod
+    def _read(file: IO[bytes]) -> str:
+        if file.closed:
+            return ""
+        file.seek(0)
+        return file.read().decode("utf-8", errors="replace")
+
+
+def start_converter(
+    model: str | Path, unsafe: bool = False, custom_objects: str | Path | None = None
+) -> ConverterChild:
+    """Start the converter child for ``model`` now, for a later ``convert_isolated(..., child=...)``."""
+    return ConverterChild(model, unsafe, custom_objects)
+
+
+def _answers(stdout: str) -> list[dict[str, Any]]:
+    """The child's JSON answer lines, up to a line cut short (a child killed while writing it)."""
+    answers = []
+    for line in stdout.splitlines():
+        if line.startswith("{"):
+            try:
+                answers.append(json.loads(line))
+            except ValueError:
+                break
+    return answers
+
+
 def convert_isolated(
     source: SourceModel,
     variants: tuple[Variant, ...],
@@ -196,14 +298,17 @@ def convert_isolated(
     per_channel_dense: bool = False,
     unsafe: bool = False,
     custom_objects: str | Path | None = None,
+    child: ConverterChild | None = None,
 ) -> list[Converted | Refusal]:
     """Convert every variant of the model file ``source.path`` in a child process, in order.
 
     A variant the converter refuses is a Refusal carrying the error ``convert_variant`` raises; a
-    converter crash (segfault, abort, timeout) is a Refusal with ``crashed`` set, and the child is
-    restarted for the remaining variants. Full-integer variants of models with recurrent layers
-    are converted with those layers unrolled (see ``unroll_recurrent``), noted in ``Converted.notes``.
-    ``unsafe`` and ``custom_objects`` are those the model was loaded with.
+    converter crash (segfault, abort, timeout) is a Refusal with ``crashed`` set, and a fresh child
+    converts the remaining variants. Full-integer variants of models with recurrent layers are
+    converted with those layers unrolled (see ``unroll_recurrent``), noted in ``Converted.notes``.
+    ``unsafe`` and ``custom_objects`` are those the model was loaded with. ``child``, from
+    ``start_converter`` for the same file and options, is used for the first request instead of
+    starting a child (and closed); without it, or for another model, a child is started here.
     """
     results: list[Converted | Refusal] = []
     with tempfile.TemporaryDirectory(prefix="edgeq-convert-") as work:
@@ -214,30 +319,22 @@ def convert_isolated(
             np.save(calibration_file, np.asarray(calibration, dtype=np.float32))
         while len(results) < len(variants):
             remaining = variants[len(results) :]
-            request = folder / "request.json"
-            request.write_text(
-                json.dumps(
-                    {
-                        "model": str(source.path), "unsafe": unsafe,
-                        "custom_objects": str(custom_objects) if custom_objects else None,
-                        "static_batch": static_batch, "per_channel_dense": per_channel_dense,
-                        "calibration": calibration_file, "folder": str(folder),
-                        "variants": [[v.scheme, v.io] for v in remaining],
-                    }
-                )
-            )  # fmt: skip
-            try:
-                done = subprocess.run(
-                    [sys.executable, "-m", "edgeq.conversion.tflite_converter", str(request)],
-                    capture_output=True, text=True, timeout=CONVERT_TIMEOUT_S,
-                )  # fmt: skip
-                lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
-                how = None if done.returncode == 0 else exit_description(done.returncode)
-                tail = done.stderr.strip().splitlines()[-1:] if done.stderr.strip() else []
-            except subprocess.TimeoutExpired:
-                lines, how, tail = [], f"no answer within {CONVERT_TIMEOUT_S} s", []
-            for line in lines:
-                results.append(_read_answer(json.loads(line), folder))
+            request = {
+                "model": str(source.path), "unsafe": unsafe,
+                "custom_objects": str(custom_objects) if custom_objects else None,
+                "static_batch": static_batch, "per_channel_dense": per_channel_dense,
+                "calibration": calibration_file, "folder": str(folder),
+                "variants": [[v.scheme, v.io] for v in remaining],
+            }  # fmt: skip
+            if child is None or not child.serves(source.path, unsafe, custom_objects):
+                if child is not None:
+                    child.close()
+                child = ConverterChild(source.path, unsafe, custom_objects)
+            with child:
+                answers, how, tail = child.exchange(request)
+            child = None
+            for answer in answers:
+                results.append(_read_answer(answer, folder))
             if len(results) < len(variants):
                 variant = variants[len(results)]
                 if how is None:  # the child ended cleanly without answering: say what it printed
@@ -265,14 +362,27 @@ def _read_answer(answer: dict[str, Any], folder: Path) -> Converted | Refusal:
     return Refusal(kind(answer["message"]))
 
 
-def _child(request_file: str) -> None:
-    """The child side of ``convert_isolated``: load, convert each variant, one JSON line per variant."""
+def _child(preload: str) -> None:
+    """The child side of ``ConverterChild``: import TensorFlow and load the model before the request
+    arrives on stdin, then convert each variant it names, one JSON line per variant on stdout."""
     from edgeq.conversion.loading import load_model
 
-    request = json.loads(Path(request_file).read_text())
+    options = json.loads(preload)
+    loaded = (options["model"], options["unsafe"], options["custom_objects"])
+    source: SourceModel | None
+    try:
+        source = load_model(*loaded)
+    except Exception:  # loaded again once asked, so that the error ends the child as it always did
+        source = None
+    line = sys.stdin.readline()
+    if not line.strip():  # the parent closed stdin without a request: it no longer needs a converter
+        return
+    request = json.loads(line)
+    asked = (request["model"], request["unsafe"], request["custom_objects"])
+    if source is None or asked != loaded:
+        source = load_model(*asked)
     folder = Path(request["folder"])
     calibration = np.load(request["calibration"]) if request["calibration"] else None
-    source = load_model(request["model"], unsafe=request["unsafe"], custom_objects=request["custom_objects"])
     unrolled: tuple[SourceModel, tuple[str, ...]] | None = None
     for scheme, io in request["variants"]:
         variant = Variant(scheme, io)
