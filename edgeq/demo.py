@@ -10,6 +10,8 @@ from pathlib import Path
 import numpy as np
 
 from edgeq.api import Progress, convert
+from edgeq.checks import check_count, check_seed
+from edgeq.data import Preprocessing
 from edgeq.errors import InputError
 from edgeq.outputs import atomic_output_dir, check_output_dir
 from edgeq.results import ConvertResult
@@ -30,6 +32,25 @@ def bundled_digits() -> Path:
             "reinstall edgeq (in a checkout: make setup), or pass --data"
         )
     return path
+
+
+DIGITS_INPUT = (None, 8, 8, 1)
+DIGITS_CLASSES = 10
+
+
+def check_digits(path: Path) -> None:
+    """InputError unless ``path`` is an .npz with ``x_train``/``y_train`` and ``x_test``/``y_test``
+    shaped like the digits data (8x8 images, labels 0..9), before any training."""
+    from edgeq.data import prepare_dataset, read_dataset
+
+    if path.suffix.lower() != ".npz":
+        raise InputError(f"--data {path} is not an .npz file: give one with x_train, y_train, x_test, y_test")
+    for split in ("train", "test"):
+        dataset = read_dataset(f"{path}:{split}", DIGITS_INPUT, f"--data ({split} split)")
+        if dataset.y is None:
+            raise InputError(f"--data {path} has no y_{split}: the demo trains and tests on labelled digits")
+        prepare_dataset(dataset, DIGITS_INPUT, "float32", Preprocessing(scale=DIGITS_SCALE),
+                        f"--data ({split} split)", num_classes=DIGITS_CLASSES)  # fmt: skip
 
 
 def train_digits_cnn(data: Path, epochs: int, seed: int) -> object:
@@ -72,8 +93,9 @@ def run_demo(
     say = progress or (lambda _message: None)
     output = check_output_dir(output, force)
     data_path = Path(data) if data is not None else bundled_digits()
-    if epochs < 1:
-        raise InputError(f"--epochs must be at least 1, got {epochs}")
+    check_count(epochs, "--epochs", maximum=10_000)
+    check_seed(seed)
+    check_digits(data_path)
     with tempfile.TemporaryDirectory(prefix="edgeq-demo-") as work:
         work_dir = Path(work)
         say(f"training the digits CNN on {data_path} ({epochs} epochs, seed {seed})")

@@ -35,6 +35,8 @@ def check_output_dir(path: str | Path, force: bool) -> Path:
     """Raise InputError unless ``path`` is free, or ``force`` is set and it is a folder holding
     only files edgeq wrote there (unchanged since)."""
     path = Path(path)
+    if any(len(part.encode()) > 240 for part in path.parts):
+        raise InputError(f"output {str(path)[:60]}...: a folder name is too long, choose a shorter -o")
     if path.exists() or path.is_symlink():
         if not force:
             raise InputError(

@@ -231,7 +231,13 @@ def _bench_failure(bench_json: Path) -> BenchFailure | None:
     Read from the file, so a reused bench stage still says its rows failed."""
     from edgeq.bench.results import BenchReport
 
-    return BenchReport.from_dict(schema.BENCH.read(bench_json)).failure()
+    data = schema.BENCH.read(bench_json)
+    try:
+        return BenchReport.from_dict(data).failure()
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
+        raise InputError(
+            f"{bench_json}: unexpected content ({type(exc).__name__}: {exc}); rerun with --force"
+        ) from None
 
 
 def _write_report(out: Path) -> tuple[str, ...]:
@@ -242,8 +248,28 @@ def _write_report(out: Path) -> tuple[str, ...]:
 
 
 def _converted_files(folder: Path) -> dict[str, Path]:
+    """Each mode's .tflite file named by the convert stage's report.json: plain file names in it
+    (InputError for anything else: the file was not written by this edgeq, or was changed)."""
     report = schema.CONVERT.read(folder / "report.json")
-    return {mode["key"]: folder / mode["file"] for mode in report["modes"]}
+    files = {}
+    for mode in report.get("modes") if isinstance(report.get("modes"), list) else []:
+        key, name = (mode.get(k) if isinstance(mode, dict) else None for k in ("key", "file"))
+        if (
+            not isinstance(key, str)
+            or not isinstance(name, str)
+            or Path(name).name != name
+            or len(name) > 200
+        ):
+            raise InputError(
+                f"{folder / 'report.json'}: a mode without a plain file name ({str(name)[:60]!r}); "
+                "rerun with --force to convert again"
+            )
+        if not (folder / name).is_file():
+            raise InputError(f"{folder / name}: missing (named in report.json); rerun with --force")
+        files[key] = folder / name
+    if not files:
+        raise InputError(f"{folder / 'report.json'}: no converted modes; rerun with --force")
+    return files
 
 
 def _fingerprint(files: list[Path | None], settings: dict[str, Any]) -> str:

@@ -169,6 +169,8 @@ def load_config(path: str | Path) -> RunConfig:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise InputError(f"{name}: not valid TOML ({exc})") from None
+    except ValueError as exc:  # e.g. an integer of more than 4300 digits
+        raise InputError(f"{name}: a value edgeq cannot read ({exc})") from None
     _check_shape(name, raw)
     base = path.resolve().parent
 

@@ -118,6 +118,8 @@ def read_dataset(spec: str | Path, input_shape: tuple[int | None, ...], role: st
         raise InputError(f"{role} data {path} does not exist: check the path")
     if path.is_dir():
         return _read_image_folder(path, input_shape, role)
+    if not path.is_file():
+        raise InputError(f"{role} data {path} is not a regular file (a pipe or device?): give a data file")
     if path.stat().st_size == 0:
         raise InputError(f"{role} data {path} is an empty file: give a file with samples in it")
     suffix = path.suffix.lower()
@@ -220,7 +222,9 @@ def _read_csv(path: Path, role: str) -> Dataset:
     if header is not None:
         lowered = [name.lower() for name in header]
         label_column = next((lowered.index(n) for n in CSV_LABEL_COLUMNS if n in lowered), None)
-    width = len(rows[0]) if rows else 0
+    if not rows:
+        raise InputError(f"{role} data {path} has a header but no rows: give one sample per row")
+    width = len(rows[0])
     if header is not None and rows and len(header) != width:
         raise InputError(
             f"{role} data {path} has a header of {len(header)} columns but its first row has {width}: "

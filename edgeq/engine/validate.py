@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from edgeq.checks import check_seed
 from edgeq.engine.report import EngineMemory
 from edgeq.errors import EdgeqError, InputError
 from edgeq.outputs import write_file_atomic
@@ -82,6 +83,7 @@ def validate_engine(
 
     if not 1 <= samples <= MAX_SAMPLES:
         raise InputError(f"--samples must be between 1 and {MAX_SAMPLES}, got {samples}")
+    check_seed(seed)
     tflite = read_model_bytes(Path(model))
     graph = read_tflite(tflite, str(model))
     source = generate_engine(graph, "model")

@@ -54,6 +54,8 @@ class Schema:
             data = json.loads(text)
         except json.JSONDecodeError as exc:
             raise InputError(f"{file}: not valid JSON (line {exc.lineno}: {exc.msg}){hint}") from None
+        except ValueError as exc:  # e.g. an integer of more than 4300 digits
+            raise InputError(f"{file}: not a JSON file edgeq reads ({exc}){hint}") from None
         return self.check(data, file, hint)
 
 
