@@ -95,3 +95,32 @@ def test_an_unexpected_exception_is_one_line_and_exit_70(monkeypatch, tmp_path, 
     ]
     assert run(["--debug", "inspect", str(tmp_path / "m.tflite")]) == 70
     assert "Traceback" in capsys.readouterr().err  # --debug shows it
+
+
+def test_two_edgeq_runs_at_once_on_one_folder_the_second_is_refused_and_nothing_interleaves(
+    demo_run, tmp_path
+):
+    import subprocess
+    import sys
+    import time
+
+    config = _config(tmp_path, demo_run[1])
+    first = subprocess.Popen([sys.executable, "-m", "edgeq", "run", str(config)], cwd=tmp_path,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
+    try:
+        deadline = time.monotonic() + 120
+        while not (tmp_path / "out" / MANIFEST).exists():  # the first run holds the lock from here on
+            assert first.poll() is None and time.monotonic() < deadline, "the first run ended early"
+            time.sleep(0.05)
+        second = subprocess.run([sys.executable, "-m", "edgeq", "run", str(config)], cwd=tmp_path,
+                                capture_output=True, text=True, timeout=120)  # fmt: skip
+        assert second.returncode == 2, second.stderr
+        assert _errors(second.stderr) == [
+            f"error: another edgeq run is already writing {tmp_path / 'out'}: wait for it to finish, "
+            "or choose another folder"
+        ]
+    finally:
+        _, stderr = first.communicate(timeout=300)
+    assert first.returncode == 0, stderr
+    record = json.loads((tmp_path / "out" / "run.json").read_text())
+    assert [s["status"] for s in record["stages"]] == ["ran", "ran", "ran"]  # the first run's alone
