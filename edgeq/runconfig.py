@@ -181,7 +181,7 @@ def load_config(path: str | Path) -> RunConfig:
         value = get(section, key)
         if value is None:
             return None
-        resolved = _path(base, value)
+        resolved = _path(base, value, f"{name}: {section}.{key}")
         if not resolved.exists():
             raise InputError(
                 f"{name}: {section}.{key}: {value!r} does not exist (relative paths start at {base})"
@@ -242,7 +242,7 @@ def load_config(path: str | Path) -> RunConfig:
             flash_cmd=get("bench", "flash_cmd"), device_timeout=float(get("bench", "device_timeout", 600)),
         )  # fmt: skip
     folder = get("output", "folder", "out")
-    output = _path(base, folder)
+    output = _path(base, folder, f"{name}: output.folder")
     return RunConfig(
         source=path.resolve(), model=existing("model", "path"), calib=calib, eval=evaluation,
         scale=get("data", "scale"), mean=_numbers(get("data", "mean")), std=_numbers(get("data", "std")),
@@ -252,10 +252,12 @@ def load_config(path: str | Path) -> RunConfig:
     )  # fmt: skip
 
 
-def _path(base: Path, value: str) -> Path:
-    """``value`` as written, relative to ``base`` unless absolute."""
-    if "\0" in value or len(value) > 4096:
-        raise InputError(f"path {value[:60]!r}... holds a NUL character or is too long: give a usable path")
+def _path(base: Path, value: str, where: str) -> Path:
+    """``value`` as written, relative to ``base`` unless absolute; ``where`` names the key."""
+    if "\0" in value:
+        raise InputError(f"{where}: {value[:60]!r} holds a NUL character: give a usable path")
+    if len(value) > 4096:
+        raise InputError(f"{where}: the path is {len(value):,} characters long: give a usable path")
     return Path(value) if Path(value).is_absolute() else (base / value).resolve()
 
 

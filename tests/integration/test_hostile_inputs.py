@@ -271,12 +271,6 @@ def test_run_output_folder_holding_a_nul_is_refused(box):
     assert_refused(box.run("run", config), "NUL", r"'a\x00b'")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="edgeq/runconfig.py _path (line 257): the NUL refusal says \"path 'a\\x00b'... holds a NUL "
-    'character" without the file and key (edgeq.toml: output.folder) that the module promises every '
-    "problem names",
-)
 def test_run_output_folder_holding_a_nul_names_the_file_and_key(box):
     config = run_config(box, NUL_FOLDER)
     assert_refused(box.run("run", config), "edgeq.toml", "output.folder", "NUL")
