@@ -2482,6 +2482,8 @@ def run_case(case: Case, fx: Fixtures, work: Path, keep: bool = False) -> Outcom
         changed = sorted(p for p in set(fixtures_after) | set(fixtures_before)
                          if fixtures_after.get(p) != fixtures_before.get(p))  # fmt: skip
         problems.append(("modified", "a shared fixture changed: " + _paths(changed)))
+    if not stat.S_ISCHR(os.stat("/dev/null").st_mode):  # a case given --json /dev/null, as root
+        problems.append(("modified", "/dev/null is no longer a character device"))
     temp_new = sorted(set(os.listdir(temp)) - temp_before)
     if temp_new:
         problems.append(("leftover", f"left in the temporary folder: {', '.join(map(repr, temp_new[:5]))}"))
