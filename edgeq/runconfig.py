@@ -186,6 +186,10 @@ def load_config(path: str | Path) -> RunConfig:
             raise InputError(
                 f"{name}: {section}.{key}: {value!r} does not exist (relative paths start at {base})"
             )
+        if not (resolved.is_file() or resolved.is_dir()):
+            raise InputError(
+                f"{name}: {section}.{key}: {value!r} is not a regular file or folder (a device or pipe?)"
+            )
         return resolved
 
     for key in REQUIRED:
