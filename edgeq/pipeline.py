@@ -79,6 +79,10 @@ def run_pipeline(config: RunConfig, force: bool = False, progress: Progress | No
     but edgeq's own files. A folder this run created is removed again if it fails before writing
     anything into it."""
     out = config.output
+    if any(len(part.encode()) > 240 for part in out.parts):
+        raise InputError(
+            f"[output] folder {str(out)[:60]}...: a folder name is too long, choose a shorter one"
+        )
     if (out.exists() or out.is_symlink()) and not out.is_dir():
         raise InputError(f"[output] folder {out} exists and is not a folder: choose another folder")
     created = not out.exists()

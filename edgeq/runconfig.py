@@ -51,7 +51,7 @@ from pathlib import Path
 from typing import Any
 
 from edgeq.checks import check_nesting, check_optional_count, check_seed
-from edgeq.errors import InputError
+from edgeq.errors import InputError, first_line
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -262,7 +262,10 @@ def _path(base: Path, value: str, where: str) -> Path:
         raise InputError(f"{where}: {value[:60]!r} holds a NUL character: give a usable path")
     if len(value) > 4096:
         raise InputError(f"{where}: the path is {len(value):,} characters long: give a usable path")
-    return Path(value) if Path(value).is_absolute() else (base / value).resolve()
+    try:
+        return Path(value) if Path(value).is_absolute() else (base / value).resolve()
+    except (OSError, RuntimeError) as exc:  # a symlink loop, a name too long
+        raise InputError(f"{where}: {value[:60]!r} cannot be resolved ({first_line(exc, 80)})") from None
 
 
 def _check_shape(name: str, raw: dict[str, Any]) -> None:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from edgeq import templates
-from edgeq.errors import InputError
+from edgeq.errors import InputError, first_line
 from edgeq.outputs import write_file_atomic
 from edgeq.report import markdown
 from edgeq.report.document import (
@@ -82,9 +82,18 @@ class Report:
 
     def save(self, folder: str | Path) -> tuple[Path, Path]:
         """Write ``report.html`` and ``report.md`` into ``folder``, each through a temporary file and
-        a rename; returns their paths."""
-        html_path = write_file_atomic(Path(folder) / HTML_NAME, self.to_html())
-        return html_path, write_file_atomic(Path(folder) / MARKDOWN_NAME, self.to_markdown())
+        a rename; returns their paths. Both are rendered before either is written, so a failure
+        leaves neither half of the pair; a value of the folder's JSON files of an unexpected type
+        (edited by hand, or by another program) is an InputError naming it."""
+        try:
+            html, markdown = self.to_html(), self.to_markdown()
+        except UNEXPECTED as exc:
+            raise InputError(
+                f"{folder}: its JSON files hold a value of an unexpected type ({type(exc).__name__}: "
+                f"{first_line(exc, 100)}): rerun the command that wrote them"
+            ) from exc
+        html_path = write_file_atomic(Path(folder) / HTML_NAME, html)
+        return html_path, write_file_atomic(Path(folder) / MARKDOWN_NAME, markdown)
 
 
 def build_report(folder: str | Path) -> Report:
