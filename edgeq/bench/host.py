@@ -65,8 +65,8 @@ def run_runner(
         said = (done.stderr.strip().splitlines() or ["no output"])[-1]
         raise BenchFailure(target, f"the LiteRT runner failed (exit status {done.returncode}): {said[:200]}")
     result = json.loads(line)
-    if not result.get("ok"):
-        raise BenchFailure(target, f"the LiteRT runner failed: {result.get('error')}")
+    if not result.get("ok"):  # LiteRT raised on the model (loading or invoking it): the model's fault
+        raise BenchFailure(target, f"LiteRT cannot run the model: {result.get('error')}", exit_code=2)
     return result
 
 

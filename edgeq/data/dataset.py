@@ -278,6 +278,8 @@ def _read_image_folder(path: Path, input_shape: tuple[int | None, ...], role: st
         for file in sorted(folder.iterdir()):
             if file.suffix.lower() not in IMAGE_SUFFIXES:
                 continue
+            if not file.is_file():
+                raise InputError(f"{role} image {file} is not a regular file (a pipe or device?): remove it")
             try:
                 with Image.open(file) as image:
                     if image.size[0] * image.size[1] > MAX_IMAGE_PIXELS:
