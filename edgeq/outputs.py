@@ -59,7 +59,8 @@ def foreign_files(folder: Path) -> list[str]:
         relative = child.relative_to(folder).as_posix()
         if relative == MANIFEST or (child.is_dir() and not child.is_symlink()):
             continue
-        if child.is_symlink() or recorded.get(relative) != _sha256(child):
+        # a link, a pipe or a device is never edgeq's (and a pipe must not be read: it would block)
+        if child.is_symlink() or not child.is_file() or recorded.get(relative) != _sha256(child):
             found.append(relative)
     return found
 
@@ -167,10 +168,12 @@ def _umask() -> int:
 def written_by_edgeq(path: Path) -> bool:
     """Whether the existing file ``path`` is one edgeq wrote: listed, unchanged, in its folder's
     manifest, or carrying edgeq's mark in its first 64 KB."""
+    if path.is_symlink() or not path.is_file():  # a link, a pipe or a device is never edgeq's
+        return False
     if _read_manifest(path.parent).get(path.name) == _sha256(path):
         return True
     mark = _MARKS.get(path.suffix.lower())
-    if mark is None or path.is_symlink() or not path.is_file():
+    if mark is None:
         return False
     try:
         with path.open("rb") as handle:
