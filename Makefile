@@ -41,7 +41,7 @@ demo: setup
 	$(BIN)/edgeq demo -o demo-out --force
 
 test: setup toolchains
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest --durations=20
 
 lint: setup
 	$(BIN)/ruff check edgeq tests benchmarks datasets tools

@@ -149,7 +149,7 @@ def test_export_mcu_template_c_writes_the_engine_or_refuses_cleanly(
         == 0
     )
     assert sorted(p.name for p in (tmp_path / "c").iterdir()) == [
-        "edgeq_kernels.c", "edgeq_kernels.h", "layered.c", "layered.h", "report.json",
+        ".edgeq-manifest.json", "edgeq_kernels.c", "edgeq_kernels.h", "layered.c", "layered.h", "report.json",
     ]  # fmt: skip
     capfd.readouterr()
     assert run(["export", "mcu", str(unsupported_int8), "--template", "c", "-o", str(tmp_path / "t")]) == 2

@@ -3,7 +3,7 @@ run in-process in its own sandbox, none of which may crash edgeq, end it with an
 code or a second error line, leave files behind or touch a file the user had.
 
 The full run is ``.venv/bin/python tools/fuzz.py --cases 1000 --seed 0``; this test runs the first
-400 cases of seed 0 with fewer slow ones (about 80 s on two cores), and reports every
+300 cases of seed 0 with fewer slow ones (about 80 s on two cores), and reports every
 failing case, with its command line, in one assertion message.
 """
 
@@ -18,7 +18,7 @@ from pathlib import Path
 import fuzzing
 import pytest
 
-CASES = 400
+CASES = 300  # the issue's floor; tools/fuzz.py runs 1,000+
 SEED = 0
 SHARES = (0.01, 0.05)  # slow (real conversions, ~10 s), medium (TFLite Micro runs, ~2 s)
 
