@@ -65,7 +65,7 @@ def test_a_thousand_corrupted_models_never_crash_inspect_or_export(tmp_path, tin
             valid = False
         if valid:
             valid_checked += 1
-            if valid_checked > 10:
+            if valid_checked > 5:  # the fuzzer (test_fuzz.py) runs more mutated-but-valid models
                 continue
         for argv in (
             ["inspect", str(path)],
