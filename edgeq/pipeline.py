@@ -30,6 +30,7 @@ from edgeq.outputs import (
     MANIFEST,
     atomic_output_dir,
     check_output_dir,
+    file_sha256,
     folder_lock,
     start_manifest,
     write_file_atomic,
@@ -285,13 +286,9 @@ def _fingerprint(files: list[Path | None], settings: dict[str, Any]) -> str:
         elif path.is_dir():
             for child in sorted(p for p in path.rglob("*") if p.is_file()):
                 digest.update(child.relative_to(path).as_posix().encode())
-                digest.update(hashlib.sha256(child.read_bytes()).digest())
+                digest.update(bytes.fromhex(file_sha256(child)))
         elif path.is_file():  # never a device or a pipe (edgeq.toml's paths are checked for that)
-            file_digest = hashlib.sha256()
-            with path.open("rb") as handle:
-                for block in iter(lambda: handle.read(1 << 20), b""):
-                    file_digest.update(block)
-            digest.update(file_digest.digest())
+            digest.update(bytes.fromhex(file_sha256(path)))
         else:
             raise InputError(f"{path}: not a regular file or folder: give a data or model file")
     return digest.hexdigest()

@@ -20,6 +20,7 @@ import numpy as np
 
 from edgeq.conversion.quiet import import_tensorflow, quiet
 from edgeq.errors import InputError, UnsupportedError, first_line
+from edgeq.outputs import file_sha256
 from edgeq.runtimes.tensors import output_order_key
 
 # Keras 2 config keys that Keras 3 refuses but that carry no meaning for these layers.
@@ -218,7 +219,7 @@ def _load_keras(
     return SourceModel(
         path=path,
         kind="keras" if suffix == ".keras" else "keras2-h5",
-        sha256=_sha256_file(path),
+        sha256=file_sha256(path),
         inputs=inputs,
         outputs=outputs,
         parameter_count=int(model.count_params()),
@@ -349,18 +350,10 @@ def _load_saved_model(path: Path) -> SourceModel:
     )
 
 
-def _sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def _sha256_folder(path: Path) -> str:
     """Hash of every file's relative path and bytes, in sorted order."""
     digest = hashlib.sha256()
     for file in sorted(p for p in path.rglob("*") if p.is_file()):
         digest.update(str(file.relative_to(path)).encode())
-        digest.update(_sha256_file(file).encode())
+        digest.update(file_sha256(file).encode())
     return digest.hexdigest()
