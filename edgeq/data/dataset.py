@@ -321,13 +321,20 @@ def _read_image_folder(path: Path, input_shape: tuple[int | None, ...], role: st
     )
 
 
+def _check_real_numbers(x: np.ndarray, where: str) -> None:
+    """InputError unless ``x`` holds at least one sample of real numbers (bools count)."""
+    if x.ndim == 0 or x.shape[0] == 0 or x.size == 0:
+        raise InputError(f"{where} contains no samples")
+    if not (np.issubdtype(x.dtype, np.number) or x.dtype == np.bool_):
+        raise InputError(f"{where} has values of type {x.dtype}, not real numbers")
+    if np.iscomplexobj(x):
+        raise InputError(f"{where} has complex values; the model takes real numbers")
+
+
 def check_samples(x: np.ndarray, where: str) -> np.ndarray:
     """``x`` if it holds at least one sample of real, finite numbers; InputError naming the first
     bad sample otherwise (for inputs read without prepare_dataset: --sample, validate --data)."""
-    if x.ndim == 0 or x.shape[0] == 0 or x.size == 0:
-        raise InputError(f"{where} contains no samples")
-    if not (np.issubdtype(x.dtype, np.number) or x.dtype == np.bool_) or np.iscomplexobj(x):
-        raise InputError(f"{where} has values of type {x.dtype}, not real numbers")
+    _check_real_numbers(x, where)
     if np.issubdtype(x.dtype, np.floating):
         bad = ~np.isfinite(x.reshape(len(x), -1)).all(axis=1)
         if bad.any():
@@ -358,12 +365,7 @@ def prepare_dataset(
     """
     x, notes = dataset.x, list(dataset.notes)
     where = f"{role} data {dataset.source}"
-    if x.ndim == 0 or x.shape[0] == 0:
-        raise InputError(f"{where} contains no samples")
-    if not (np.issubdtype(x.dtype, np.number) or x.dtype == np.bool_):
-        raise InputError(f"{where} has values of type {x.dtype}, not numbers")
-    if np.iscomplexobj(x):
-        raise InputError(f"{where} has complex values; the model takes real numbers")
+    _check_real_numbers(x, where)
     x, shape_note = _fit_shape(x, input_shape, where)
     if shape_note:
         notes.append(shape_note)
