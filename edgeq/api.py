@@ -86,7 +86,6 @@ def convert(
     converter fails or crashes otherwise.
     """
     from edgeq.conversion.accuracy import mixed_precision, mode_result
-    from edgeq.conversion.evaluate import evaluate
     from edgeq.conversion.loading import load_model
     from edgeq.conversion.sensitivity import CalibratedModel
     from edgeq.conversion.tflite_converter import Refusal, convert_isolated, start_converter
@@ -114,11 +113,7 @@ def convert(
             calibration_set = _load_data(source, calib, "calibration", calib_samples, preprocessing, seed)
             evaluation_set = _load_data(source, eval, "evaluation", eval_samples, preprocessing, seed)
 
-        reference_outputs = reference = None
-        if evaluation_set is not None:
-            say(f"running the float model on {len(evaluation_set)} evaluation samples")
-            reference_outputs = source.predict(evaluation_set.x)
-            reference = evaluate(reference_outputs, reference_outputs, evaluation_set.y)
+        reference_outputs, reference = _float_reference(source, evaluation_set, say)
 
         stem = _file_stem(source.path)
         smoke_input = _smoke_input(calibration_set, evaluation_set)
@@ -259,7 +254,6 @@ def qat(
     InputError for bad files, data or options, ConversionError when conversion fails.
     """
     from edgeq.conversion.accuracy import mode_result, tflm_check
-    from edgeq.conversion.evaluate import evaluate
     from edgeq.conversion.loading import load_model
     from edgeq.conversion.qat import (
         EMA_MOMENTUM,
@@ -304,11 +298,7 @@ def qat(
     evaluation_set = _load_data(source, eval, "evaluation", eval_samples, preprocessing, seed, labels)
     assert train_set is not None and calibration_set is not None
 
-    reference_outputs = reference = None
-    if evaluation_set is not None:
-        say(f"running the float model on {len(evaluation_set)} evaluation samples")
-        reference_outputs = source.predict(evaluation_set.x)
-        reference = evaluate(reference_outputs, reference_outputs, evaluation_set.y)
+    reference_outputs, reference = _float_reference(source, evaluation_set, say)
     stem = _file_stem(source.path)
     smoke = _smoke_input(calibration_set)
     say("converting int8 (post-training quantization, for comparison)")
@@ -372,6 +362,18 @@ def qat(
         edgeq_version=__version__,
         qat=report,
     )
+
+
+def _float_reference(source: Any, evaluation_set: Dataset | None, say: Progress) -> tuple[Any, Any]:
+    """The float model's outputs on the evaluation samples and their evaluation (the reference every
+    mode is compared with); (None, None) without evaluation data."""
+    if evaluation_set is None:
+        return None, None
+    from edgeq.conversion.evaluate import evaluate
+
+    say(f"running the float model on {len(evaluation_set)} evaluation samples")
+    outputs = source.predict(evaluation_set.x)
+    return outputs, evaluate(outputs, outputs, evaluation_set.y)
 
 
 def _load_data(
