@@ -29,7 +29,31 @@ TENSOR_TYPES: dict[int, tuple[str, str | None, int]] = {
     16: ("uint16", "uint16", 16),
     17: ("int4", None, 4),
     18: ("bfloat16", None, 16),
+    19: ("int2", None, 2),
+    20: ("uint4", None, 4),
 }
+
+
+def unpack_int4(data: bytes, count: int) -> np.ndarray:
+    """``count`` int4 values packed two per byte (element 2i in the low nibble of byte i, 2i+1 in
+    the high one), as int8."""
+    packed = np.frombuffer(data, dtype=np.uint8)
+    low = (packed & 0x0F).astype(np.int8)
+    high = (packed >> 4).astype(np.int8)
+    values = np.stack([low, high], axis=1).reshape(-1)[:count]
+    return np.where(values > 7, values - 16, values).astype(np.int8)
+
+
+def pack_int4(values: np.ndarray) -> bytes:
+    """int8 values in [-8, 7] packed two per byte as ``unpack_int4`` reads them (a zero nibble pads
+    an odd count)."""
+    flat = np.asarray(values, dtype=np.int64).reshape(-1)
+    if flat.size and (flat.min() < -8 or flat.max() > 7):
+        raise ValueError("int4 values must lie in [-8, 7]")
+    if flat.size % 2:
+        flat = np.append(flat, 0)
+    nibbles = (flat & 0x0F).astype(np.uint8).reshape(-1, 2)
+    return (nibbles[:, 0] | (nibbles[:, 1] << 4)).astype(np.uint8).tobytes()
 
 
 @dataclass(frozen=True)
@@ -85,6 +109,8 @@ class Tensor:
         """The constant values as a numpy array of the tensor's shape; ValueError for activations."""
         if self.data is None:
             raise ValueError(f"tensor {self.name} is not a constant")
+        if self.dtype == "int4":  # two per byte, the low nibble first (TFLite's packing), sign-extended
+            return unpack_int4(self.data, self.elements).reshape(self.shape)
         return np.frombuffer(self.data, dtype=np.dtype(self.dtype).newbyteorder("<")).reshape(self.shape)
 
 

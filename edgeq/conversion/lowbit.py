@@ -1,0 +1,157 @@
+"""4-bit (and 2-bit) weights: a float32 ``.tflite`` from TFLiteConverter, quantized by Google's
+``ai-edge-quantizer`` with recipes edgeq writes.
+
+Why this route: TF 2.21's TFLiteConverter writes no INT4 tensors (its ``_experimental_low_bit_qat``
+keeps 4-bit QAT weights as int8 values), while ai-edge-quantizer writes packed INT4 (and INT2)
+weights that LiteRT and, where its kernels accept them, TensorFlow Lite Micro run.
+
+* ``int4``: static quantization, int8 activations calibrated with the representative samples,
+  integer input and output, int4 weights per output channel (symmetric, [-7, 7]) on CONV_2D,
+  DEPTHWISE_CONV_2D and FULLY_CONNECTED, int8 everywhere else. ai-edge-quantizer's policy lists
+  int4 only for CONV_2D and FULLY_CONNECTED and leaves a depthwise convolution *float* (with a
+  DEQUANTIZE/QUANTIZE pair around it); edgeq asks for int4 depthwise weights with ``skip_checks``,
+  which LiteRT's kernels run (checked by running every file in the accuracy table).
+* ``dynamic-int4`` / ``dynamic-int2``: weight-only integers, float activations quantized on the
+  fly by LiteRT's kernels (for phones); per channel, or blockwise with ``block`` 32, 64 or 128
+  (4-bit only). ai-edge-quantizer quantizes FULLY_CONNECTED (and EMBEDDING_LOOKUP) this way;
+  convolutions stay float.
+
+``int8_ops`` / ``float_ops`` name operators (by their first output tensor's name) that keep int8
+weights or stay float: the steps ``--max-drop`` takes.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Collection
+from typing import Any
+
+import numpy as np
+
+from edgeq.errors import ConversionError, InputError
+
+SCHEMES = ("int4", "dynamic-int4", "dynamic-int2")
+BLOCKS = (32, 64, 128)
+WEIGHT_OPS = ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED")
+
+
+def check_block(scheme: str, block: int | None) -> None:
+    """InputError unless ``block`` is None or one of BLOCKS and ``scheme`` takes it."""
+    if block is None:
+        return
+    if block not in BLOCKS:
+        raise InputError(f"--block must be one of {', '.join(map(str, BLOCKS))}, got {block}")
+    if scheme != "dynamic-int4":
+        raise InputError(f"--block applies to dynamic-int4 only (mode {scheme} is per channel)")
+
+
+def _activation(bits: int) -> dict[str, Any]:
+    return {"num_bits": bits, "symmetric": False, "granularity": "TENSORWISE", "dtype": "INT"}
+
+
+def _weights(bits: int, granularity: str = "CHANNELWISE") -> dict[str, Any]:
+    return {"num_bits": bits, "symmetric": True, "granularity": granularity, "dtype": "INT"}
+
+
+def _entry(regex: str, operation: str, op_config: dict[str, Any] | None) -> dict[str, Any]:
+    if op_config is None:
+        return {"regex": regex, "operation": operation, "algorithm_key": "no_quantize"}
+    return {
+        "regex": regex, "operation": operation, "algorithm_key": "min_max_uniform_quantize",
+        "op_config": {"compute_precision": "INTEGER", "explicit_dequantize": False,
+                      "min_weight_elements": 0, **op_config},
+    }  # fmt: skip
+
+
+def _static(weight_bits: int, skip_checks: bool = False) -> dict[str, Any]:
+    return {"activation_tensor_config": _activation(8), "weight_tensor_config": _weights(weight_bits),
+            "skip_checks": skip_checks}  # fmt: skip
+
+
+def scope(name: str) -> str:
+    """The recipe regex that selects the operator whose output tensor is ``name`` (and only it)."""
+    return f"^{re.escape(name)}$"
+
+
+def recipe(
+    scheme: str,
+    block: int | None = None,
+    int8_ops: Collection[str] = (),
+    float_ops: Collection[str] = (),
+) -> list[dict[str, Any]]:
+    """The ai-edge-quantizer recipe for ``scheme`` (later entries win where several match)."""
+    if scheme not in SCHEMES:
+        raise InputError(f"unknown low-bit mode {scheme!r}: choose from {', '.join(SCHEMES)}")
+    check_block(scheme, block)
+    if scheme == "int4":
+        entries = [_entry(".*", "*", _static(8))]
+        entries += [_entry(".*", op, _static(4, skip_checks=op == "DEPTHWISE_CONV_2D")) for op in WEIGHT_OPS]
+        entries += [_entry(scope(name), "*", _static(8)) for name in int8_ops]
+    else:
+        bits = 4 if scheme == "dynamic-int4" else 2
+        granularity = f"BLOCKWISE_{block}" if block else "CHANNELWISE"
+        entries = [_entry(".*", "*", {"weight_tensor_config": _weights(bits, granularity)})]
+        entries += [_entry(scope(name), "*", {"weight_tensor_config": _weights(8)}) for name in int8_ops]
+    entries += [_entry(scope(name), "*", None) for name in float_ops]
+    return entries
+
+
+def quantize_lowbit(
+    float_tflite: bytes,
+    scheme: str,
+    calibration: np.ndarray | None,
+    block: int | None = None,
+    int8_ops: Collection[str] = (),
+    float_ops: Collection[str] = (),
+) -> bytes:
+    """``float_tflite`` (one signature, one input) quantized to ``scheme``; ``calibration`` holds
+    the representative samples (``int4`` needs them; the dynamic modes ignore them).
+
+    Raises InputError for missing calibration data or a bad block, ConversionError when
+    ai-edge-quantizer fails or writes no low-bit tensor.
+    """
+    from ai_edge_litert.interpreter import Interpreter
+    from ai_edge_quantizer import quantizer
+
+    from edgeq.conversion.quiet import quiet
+
+    rules = recipe(scheme, block, int8_ops, float_ops)
+    if scheme == "int4" and (calibration is None or len(calibration) == 0):
+        raise InputError("mode int4 needs calibration data: pass --calib FILE")
+    try:
+        with quiet():
+            engine = quantizer.Quantizer(bytearray(float_tflite))
+            engine.load_quantization_recipe(rules)
+            calibrated = None
+            if scheme == "int4":
+                signatures = Interpreter(model_content=float_tflite).get_signature_list()
+                if len(signatures) != 1 or len(next(iter(signatures.values()))["inputs"]) != 1:
+                    raise ConversionError(
+                        "mode int4: the float model must have one signature with one input to calibrate"
+                    )
+                key, signature = next(iter(signatures.items()))
+                name = signature["inputs"][0]
+                samples = np.asarray(calibration, dtype=np.float32)
+                calibrated = engine.calibrate({key: [{name: samples[i : i + 1]} for i in range(len(samples))]})
+            quantized = bytes(engine.quantize(calibrated).quantized_model)
+    except (InputError, ConversionError):
+        raise
+    except Exception as exc:  # ai-edge-quantizer raises ValueError, RuntimeError, KeyError...
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise ConversionError(f"mode {scheme}: ai-edge-quantizer failed ({first[:200]})") from exc
+    _check_lowbit(quantized, scheme)
+    return quantized
+
+
+def _check_lowbit(tflite: bytes, scheme: str) -> None:
+    """ConversionError unless the file holds a tensor of the scheme's bit width (ai-edge-quantizer
+    leaves a model it cannot quantize as it was, without saying so)."""
+    from edgeq.tflite import read_tflite
+
+    wanted = "int2" if scheme == "dynamic-int2" else "int4"
+    graph = read_tflite(tflite, scheme)
+    if not any(t.dtype == wanted and t.is_constant for t in graph.main.tensors):
+        raise ConversionError(
+            f"mode {scheme}: ai-edge-quantizer quantized no weights to {wanted} (the model has no "
+            "layer it quantizes this way: FULLY_CONNECTED, and for int4 also CONV_2D and DEPTHWISE_CONV_2D)"
+        )
