@@ -132,7 +132,8 @@ def quantize_lowbit(
                 key, signature = next(iter(signatures.items()))
                 name = signature["inputs"][0]
                 samples = np.asarray(calibration, dtype=np.float32)
-                calibrated = engine.calibrate({key: [{name: samples[i : i + 1]} for i in range(len(samples))]})
+                batches = [{name: samples[i : i + 1]} for i in range(len(samples))]
+                calibrated = engine.calibrate({key: batches})
             quantized = bytes(engine.quantize(calibrated).quantized_model)
     except (InputError, ConversionError):
         raise
