@@ -1,0 +1,78 @@
+"""Rewrite the storage type of constant weight tensors in a .tflite file, values unchanged.
+
+* ``unpack_int4_weights``: every INT4 constant becomes an INT8 tensor holding the same values (the
+  "int8 twin"). It computes exactly what the int4 file computes, in runtimes that refuse int4
+  weights (TensorFlow Lite Micro's FULLY_CONNECTED), so it is the oracle for int4 kernels.
+* ``pack_int4_weights``: INT8 constants whose values all lie in [-8, 7] (weights trained with
+  4-bit fake quantization) become INT4 tensors, two values per byte.
+
+Both go through the TFLite schema's object API (``ai_edge_litert.schema_py_generated``) and return
+new bytes; the file they read is never modified.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+
+import numpy as np
+
+from edgeq.tflite.graph import pack_int4, unpack_int4
+
+INT8, INT4 = 9, 17
+
+
+def _model(tflite: bytes):
+    from ai_edge_litert import schema_py_generated as schema
+
+    return schema.ModelT.InitFromObj(schema.Model.GetRootAsModel(tflite, 0))
+
+
+def _bytes(model) -> bytes:
+    import flatbuffers
+
+    builder = flatbuffers.Builder(1024)
+    builder.Finish(model.Pack(builder), file_identifier=b"TFL3")
+    return bytes(builder.Output())
+
+
+def _elements(tensor) -> int:
+    return int(np.prod(tensor.shape, dtype=np.int64)) if tensor.shape is not None else 1
+
+
+def unpack_int4_weights(tflite: bytes) -> bytes:
+    """``tflite`` with each INT4 constant stored as INT8 (same values, same quantization)."""
+    model = _model(tflite)
+    changed = False
+    for subgraph in model.subgraphs or []:
+        for tensor in subgraph.tensors or []:
+            buffer = model.buffers[tensor.buffer] if tensor.buffer else None
+            if tensor.type != INT4 or buffer is None or buffer.data is None:
+                continue
+            values = unpack_int4(bytes(np.asarray(buffer.data, dtype=np.uint8)), _elements(tensor))
+            buffer.data = np.frombuffer(values.tobytes(), dtype=np.uint8)
+            tensor.type = INT8
+            changed = True
+    return _bytes(model) if changed else tflite
+
+
+def pack_int4_weights(tflite: bytes, names: Collection[str] | None = None) -> bytes:
+    """``tflite`` with the INT8 constants named in ``names`` (all whose values fit in [-8, 7] when
+    None) stored as INT4; ValueError when a named tensor holds a value outside [-8, 7]."""
+    model = _model(tflite)
+    wanted = None if names is None else set(names)
+    for subgraph in model.subgraphs or []:
+        for tensor in subgraph.tensors or []:
+            name = tensor.name.decode() if isinstance(tensor.name, bytes) else str(tensor.name)
+            buffer = model.buffers[tensor.buffer] if tensor.buffer else None
+            if tensor.type != INT8 or buffer is None or buffer.data is None:
+                continue
+            if wanted is not None and name not in wanted:
+                continue
+            values = np.asarray(buffer.data, dtype=np.uint8).view(np.int8)
+            if values.min(initial=0) < -8 or values.max(initial=0) > 7:
+                if wanted is None:
+                    continue
+                raise ValueError(f"tensor {name} holds values outside [-8, 7]: it is not a 4-bit weight")
+            buffer.data = np.frombuffer(pack_int4(values), dtype=np.uint8)
+            tensor.type = INT4
+    return _bytes(model)
