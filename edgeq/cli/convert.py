@@ -17,7 +17,13 @@ def convert(
         "int8",
         "--mode",
         "-m",
-        help="float32, float16, dynamic, int8, int16x8, a comma-separated list, or all (six variants).",
+        help="float32, float16, dynamic, int8, int16x8, int4, dynamic-int4, dynamic-int2, a "
+        "comma-separated list, or all (the first five, int8 also with float I/O).",
+    ),
+    block: int = typer.Option(
+        None,
+        "--block",
+        help="dynamic-int4: one scale per block of 32, 64 or 128 weights (default per channel).",
     ),
     io: str = typer.Option("auto", "--io", help="auto (integer I/O for int8/int16x8) or float."),
     calib: str = typer.Option(
@@ -78,7 +84,9 @@ def convert(
     set_verbose(verbose)
     from edgeq.api import check_accuracy_options
 
-    check_accuracy_options(parse_modes(mode, io), layer_report, max_drop, max_trials, eval_data is not None)
+    check_accuracy_options(
+        parse_modes(mode, io, block), layer_report, max_drop, max_trials, eval_data is not None
+    )
     check_output_dir(output, force)
     result = convert_model(
         model,
@@ -99,6 +107,7 @@ def convert(
         max_trials=max_trials,
         per_channel_dense=per_channel_dense,
         progress=None if as_json else progress,
+        block=block,
     )
     result.save(output, force=force)
     print_convert_result(result, as_json)

@@ -36,17 +36,23 @@ class LiteRTRun:
     problem: str | None
 
 
-def run_in_litert(tflite: bytes, evaluation: Dataset | None, smoke: np.ndarray | None) -> LiteRTRun:
-    """Evaluate with the reference kernels and run once with the default (XNNPACK) kernels, as an
-    app would, both in a child process: LiteRT aborts the process on some models (for example an
-    int8 SOFTMAX whose input scale is near zero), and that must not take edgeq down with it."""
+def run_in_litert(
+    tflite: bytes, evaluation: Dataset | None, smoke: np.ndarray | None, reference_kernels: bool = True
+) -> LiteRTRun:
+    """Evaluate with the reference kernels (the default kernels when not ``reference_kernels``) and
+    run once with the default (XNNPACK) kernels, as an app would, both in a child process: LiteRT
+    aborts the process on some models (for example an int8 SOFTMAX whose input scale is near zero),
+    and that must not take edgeq down with it."""
     from edgeq.runtimes.runners import run_probe
 
     arrays = {"smoke.npz": {"x": smoke if smoke is not None else np.zeros((0,), np.float32)}}
     steps = [{"run": "evaluate", "reference": False, "samples": "smoke.npz" if smoke is not None else None}]
     if evaluation is not None:
         arrays["eval.npz"] = {"x": evaluation.x}
-        steps.insert(0, {"run": "evaluate", "reference": True, "samples": "eval.npz", "outputs": "out.npz"})
+        steps.insert(
+            0,
+            {"run": "evaluate", "reference": reference_kernels, "samples": "eval.npz", "outputs": "out.npz"},
+        )
     results = run_probe(tflite, steps, arrays)
     described = next((r for r in results if r.ok), None)
     inputs = tuple(_tensor_info(d) for d in described.data["input_details"]) if described else ()
@@ -57,7 +63,11 @@ def run_in_litert(tflite: bytes, evaluation: Dataset | None, smoke: np.ndarray |
         outputs = [saved[f"output_{i}"] for i in range(len(saved))]
     failed = [
         (kind, r)
-        for kind, r in zip(("reference", "default")[-len(results) :], results, strict=True)
+        for kind, r in zip(
+            ("reference" if reference_kernels else "default", "default")[-len(results) :],
+            results,
+            strict=True,
+        )
         if not r.ok
     ]
     problem = "; ".join(f"LiteRT ({kind} kernels): {r.reason()}" for kind, r in failed) or None
@@ -81,11 +91,13 @@ def mode_result(
     evaluation_set: Dataset | None,
     reference_outputs: list[np.ndarray] | None,
     smoke: np.ndarray | None,
+    reference_kernels: bool = True,
 ) -> ModeResult:
-    """A converted file checked in LiteRT and, with evaluation data, evaluated."""
+    """A converted file checked in LiteRT and, with evaluation data, evaluated (with LiteRT's
+    reference kernels, or its default ones when not ``reference_kernels``)."""
     from edgeq.tflite import read_tflite
 
-    checked = run_in_litert(tflite, evaluation_set, smoke)
+    checked = run_in_litert(tflite, evaluation_set, smoke, reference_kernels)
     evaluation = None
     if checked.outputs is not None and reference_outputs is not None and evaluation_set is not None:
         evaluation = evaluate(reference_outputs, checked.outputs, evaluation_set.y)

@@ -156,3 +156,35 @@ def _check_lowbit(tflite: bytes, scheme: str) -> None:
             f"mode {scheme}: ai-edge-quantizer quantized no weights to {wanted} (the model has no "
             "layer it quantizes this way: FULLY_CONNECTED, and for int4 also CONV_2D and DEPTHWISE_CONV_2D)"
         )
+
+
+def weight_types(tflite: bytes) -> dict[str, set[str]]:
+    """Op name -> the types of its constant weight tensors (input 1 of CONV_2D, DEPTHWISE_CONV_2D,
+    FULLY_CONNECTED; the table of EMBEDDING_LOOKUP), read from the file."""
+    from edgeq.tflite import read_tflite
+
+    main = read_tflite(tflite, "low-bit file").main
+    found: dict[str, set[str]] = {}
+    for op in main.operators:
+        slot = 1 if op.opcode in (*WEIGHT_OPS, "EMBEDDING_LOOKUP") else None
+        if slot is None or len(op.inputs) <= slot or op.inputs[slot] < 0:
+            continue
+        tensor = main.tensors[op.inputs[slot]]
+        if tensor.is_constant:
+            found.setdefault(op.opcode, set()).add(tensor.dtype)
+    return found
+
+
+def describe_weights(tflite: bytes) -> str:
+    """Which ops got which weight types, e.g. ``int4 weights on CONV_2D, FULLY_CONNECTED; float32 on
+    DEPTHWISE_CONV_2D``."""
+    by_type: dict[str, list[str]] = {}
+    for opcode, dtypes in sorted(weight_types(tflite).items()):
+        for dtype in sorted(dtypes):
+            by_type.setdefault(dtype, []).append(opcode)
+    order = sorted(by_type, key=lambda dtype: (dtype not in ("int2", "int4"), dtype))
+    parts = [
+        f"{dtype} {'weights ' if i == 0 else ''}on {', '.join(by_type[dtype])}"
+        for i, dtype in enumerate(order)
+    ]
+    return "; ".join(parts) or "no weight tensors"

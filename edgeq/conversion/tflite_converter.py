@@ -56,6 +56,9 @@ def convert_variant(
     tf = import_tensorflow()
     if variant.needs_calibration and (calibration is None or len(calibration) == 0):
         raise InputError(f"mode {variant.label} needs calibration data: pass --calib FILE")
+    if variant.lowbit:
+        float32 = convert_variant(source, Variant("float32", "float32"), None, static_batch)
+        return convert_lowbit(float32, variant, calibration)
     started = time.perf_counter()
     converter = source.make_converter(static_batch)
     builtins = tf.lite.OpsSet.TFLITE_BUILTINS
@@ -324,7 +327,7 @@ def convert_isolated(
                 "custom_objects": str(custom_objects) if custom_objects else None,
                 "static_batch": static_batch, "per_channel_dense": per_channel_dense,
                 "calibration": calibration_file, "folder": str(folder),
-                "variants": [[v.scheme, v.io] for v in remaining],
+                "variants": [[v.scheme, v.io, v.block] for v in remaining],
             }  # fmt: skip
             if child is None or not child.serves(source.path, unsafe, custom_objects):
                 if child is not None:
@@ -384,9 +387,23 @@ def _child(preload: str) -> None:
     folder = Path(request["folder"])
     calibration = np.load(request["calibration"]) if request["calibration"] else None
     unrolled: tuple[SourceModel, tuple[str, ...]] | None = None
-    for scheme, io in request["variants"]:
-        variant = Variant(scheme, io)
+    float32: Converted | None = None  # the float32 file the low-bit modes quantize (converted once)
+    for scheme, io, block in request["variants"]:
+        variant = Variant(scheme, io, block)
         model, notes = source, ()
+        if variant.lowbit:
+            try:
+                if float32 is None:
+                    float32 = convert_variant(
+                        source, Variant("float32", "float32"), None, request["static_batch"]
+                    )
+                converted = convert_lowbit(float32, variant, calibration)
+            except EdgeqError as exc:
+                answer = {"ok": False, "error": type(exc).__name__, "message": str(exc)}
+            else:
+                answer = _written(folder, variant, converted, converted.notes)
+            print(json.dumps(answer), flush=True)
+            continue
         if variant.needs_calibration:
             if unrolled is None:
                 unrolled = unroll_recurrent(source)
@@ -403,13 +420,46 @@ def _child(preload: str) -> None:
         except EdgeqError as exc:
             answer: dict[str, Any] = {"ok": False, "error": type(exc).__name__, "message": str(exc)}
         else:
-            name = f"{variant.key}.tflite"
-            (folder / name).write_bytes(converted.tflite)
-            answer = {
-                "ok": True, "file": name, "seconds": converted.seconds, "log": converted.log,
-                "notes": list(notes),
-            }  # fmt: skip
+            answer = _written(folder, variant, converted, notes)
         print(json.dumps(answer), flush=True)
+
+
+def _written(folder: Path, variant: Variant, converted: Converted, notes: tuple[str, ...]) -> dict[str, Any]:
+    name = f"{variant.key}.tflite"
+    (folder / name).write_bytes(converted.tflite)
+    return {
+        "ok": True, "file": name, "seconds": converted.seconds, "log": converted.log, "notes": list(notes),
+    }  # fmt: skip
+
+
+def convert_lowbit(float32: Converted, variant: Variant, calibration: np.ndarray | None) -> Converted:
+    """The low-bit ``variant`` of the float32 conversion ``float32`` (see ``edgeq.conversion.lowbit``);
+    its seconds include the float32 conversion's."""
+    from edgeq.conversion.lowbit import quantize_lowbit
+
+    started = time.perf_counter()
+    tflite = quantize_lowbit(float32.tflite, variant.scheme, calibration, variant.block)
+    return Converted(
+        tflite=tflite, seconds=float32.seconds + time.perf_counter() - started, log=float32.log,
+        notes=(lowbit_note(variant, tflite, calibration),),
+    )  # fmt: skip
+
+
+def lowbit_note(variant: Variant, tflite: bytes, calibration: np.ndarray | None) -> str:
+    """How a low-bit file was made and which ops got which weights (read from the file)."""
+    from importlib.metadata import version
+
+    from edgeq.conversion.lowbit import describe_weights
+
+    made = f"TFLiteConverter float32, then ai-edge-quantizer {version('ai-edge-quantizer')}"
+    grain = f"in blocks of {variant.block}" if variant.block else "per channel"
+    if variant.scheme == "int4":
+        samples = 0 if calibration is None else len(calibration)
+        return (
+            f"{made}: {describe_weights(tflite)} ({grain}); int8 activations calibrated on {samples} samples "
+            "(min/max); int8 input/output"
+        )
+    return f"{made}: {describe_weights(tflite)} ({grain}); float activations, quantized at run time by LiteRT"
 
 
 if __name__ == "__main__":

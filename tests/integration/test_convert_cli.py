@@ -137,9 +137,9 @@ def test_empty_data_file(capfd, tmp_path, digits_model):
 
 def test_unknown_mode(capfd, tmp_path, digits_model):
     line = _error_run(
-        capfd, ["convert", str(digits_model), "--mode", "int4", "-o", str(tmp_path / "o")], tmp_path / "o"
+        capfd, ["convert", str(digits_model), "--mode", "int3", "-o", str(tmp_path / "o")], tmp_path / "o"
     )
-    assert line == "error: unknown mode 'int4': choose from float32, float16, dynamic, int8, int16x8, all"
+    assert line == "error: unknown mode 'int3': choose from float32, float16, dynamic, int8, int16x8, int4, dynamic-int4, dynamic-int2, all"
 
 
 def test_existing_output_folder_without_force(capfd, tmp_path, digits_model, digits_split):

@@ -27,7 +27,7 @@ def test_comma_list_is_deduplicated_and_case_insensitive():
 @pytest.mark.parametrize(
     ("mode", "io", "fragment"),
     [
-        ("int4", "auto", "unknown mode 'int4'"),
+        ("int3", "auto", "unknown mode 'int3'"),
         ("", "auto", "--mode is empty"),
         ("int8", "int4", "unknown --io"),
         ("float16", "float", "--io float applies to int8 and int16x8"),
@@ -45,3 +45,29 @@ def test_variant_rejects_impossible_io():
         Variant("float16", "int8")
     assert Variant("int8", "float32").label == "int8 (float I/O)"
     assert Variant("int8", "int8").needs_calibration and not Variant("dynamic", "float32").needs_calibration
+
+
+def test_low_bit_modes_have_their_io_keys_and_blocks():
+    int4, dynamic, blocked, int2 = (
+        *parse_modes("int4,dynamic-int4"),
+        *parse_modes("dynamic-int4", block=32),
+        *parse_modes("dynamic-int2"),
+    )
+    assert (int4.io, int4.key, int4.needs_calibration, int4.lowbit) == ("int8", "int4", True, True)
+    assert (dynamic.io, dynamic.key, dynamic.needs_calibration) == ("float32", "dynamic_int4", False)
+    assert (blocked.key, blocked.label) == ("dynamic_int4_b32", "dynamic-int4 (block 32)")
+    assert int2.key == "dynamic_int2" and not Variant("int8", "int8").lowbit
+
+
+@pytest.mark.parametrize(
+    ("mode", "io", "block", "fragment"),
+    [
+        ("int4,int8", "float", None, "mode int4 has int8 input/output only"),
+        ("int8", "auto", 32, "--block applies to mode dynamic-int4"),
+        ("dynamic-int4", "auto", 48, "--block must be one of 32, 64, 128"),
+        ("all", "auto", 64, "--block applies to dynamic-int4, which --mode all does not include"),
+    ],
+)
+def test_low_bit_options_that_do_not_apply_are_refused(mode, io, block, fragment):
+    with pytest.raises(InputError, match=fragment):
+        parse_modes(mode, io, block)
