@@ -6,7 +6,7 @@ folded into the bias (``bias + input_offset * sum of weights``, exact in int32, 
 read as the input zero point so that they add nothing, as TFLite skips them), and the weights are
 stored in the order the kernel path reads them (``interleave``). Depthwise convolutions with a
 depth multiplier above 1 and fully connected layers with a weight zero point keep TFLite's
-reference loops (``*_ref_s8``).
+reference loops (``*_ref_s8``). Packed int4 weights get their own kernels (``ops/int4.py``).
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from edgeq.engine.lowering import (
     require_dtype,
     wrap_int32,
 )
+from edgeq.engine.ops import int4
 from edgeq.engine.params import activation_range, requantize_params, same_padding
 from edgeq.engine.paths import KernelPath
 from edgeq.tflite.graph import Operator, Subgraph
@@ -73,6 +74,12 @@ def _folded_fields(b: Builder, op: Operator, rows: np.ndarray, scales: list[obje
     return [bias, *scales, fast]
 
 
+def _require_types(b: Builder, op: Operator) -> None:
+    """int8 activations, and int8 or packed int4 weights."""
+    for index in (op.inputs[0], op.inputs[1], op.outputs[0]):
+        require_dtype(b.subgraph, op, [index], *(("int8", "int4") if index == op.inputs[1] else ("int8",)))
+
+
 def _conv_scratch(subgraph: Subgraph, op: Operator, path: KernelPath) -> int:
     if op.opcode != "CONV_2D":
         return 0
@@ -107,13 +114,15 @@ def _direct(subgraph: Subgraph, op: Operator, path: KernelPath) -> bool:
 
 @lowering("FULLY_CONNECTED", group="core")
 def fully_connected(b: Builder, op: Operator) -> Layer:
-    require_dtype(b.subgraph, op, [op.inputs[0], op.inputs[1], op.outputs[0]], "int8")
+    _require_types(b, op)
     source, weights = b.tensor(op.inputs[0]), b.tensor(op.inputs[1])
     depth, units = weights.shape[1], weights.shape[0]
-    requantization, per_channel = _requantization(b, op, 1)
-    operands = [b.operand(op.inputs[0]), b.operand(op.outputs[0])]
     matrix = weights.values().astype(np.int64).reshape(units, depth)
     filter_offset = -int(weights.quantization.zero_points[0])
+    if filter_offset == 0 and int4.uses_int4(b.subgraph, op) and int4.fits_scaled_sum(matrix):
+        return int4.fully_connected(b, op, matrix, _folded(b, op, matrix))
+    requantization, per_channel = _requantization(b, op, 1)
+    operands = [b.operand(op.inputs[0]), b.operand(op.outputs[0])]
     prefix = b.prefix(op)
     if filter_offset != 0:  # asymmetric weights: TFLite's reference loop
         has_bias = len(op.inputs) > 2 and op.inputs[2] >= 0
@@ -147,15 +156,25 @@ def _geometry(b: Builder, op: Operator) -> list[int]:
 
 @lowering("CONV_2D", group="core", scratch=_conv_scratch)
 def convolution(b: Builder, op: Operator) -> Layer:
-    require_dtype(b.subgraph, op, [op.inputs[0], op.inputs[1], op.outputs[0]], "int8")
+    _require_types(b, op)
     source, weights = b.tensor(op.inputs[0]), b.tensor(op.inputs[1])
     geometry = _geometry(b, op)
     out_c = geometry[5]
     matrix = weights.values().astype(np.int64).reshape(out_c, -1)
-    requantization, _ = _requantization(b, op, out_c)
     direct = _direct(b.subgraph, op, b.path)
     depth = _padded_depth(matrix.shape[1], b.path)
     padded = np.pad(matrix, ((0, 0), (0, depth - matrix.shape[1])))
+    needs = _conv_scratch(b.subgraph, op, b.path)
+    scratch = f"arena + {b.scratch(op.index)}" if needs else "NULL"
+    operands = [b.operand(op.inputs[0]), b.operand(op.outputs[0]), scratch]
+    if int4.uses_int4(b.subgraph, op) and int4.fits_scaled_sum(matrix):
+        params = requantize_params(b.subgraph, op)
+        bias, fast = _folded(b, op, matrix)
+        conv = [*geometry, int(direct), _column_stride(b.subgraph, op), depth,
+                int(source.quantization.zero_points[0]), params.output_zero_point, params.activation_min,
+                params.activation_max, "NULL", bias, "NULL", "NULL", fast]  # fmt: skip
+        return int4.convolution(b, op, conv, padded, operands)
+    requantization, _ = _requantization(b, op, out_c)
     fields = [
         *geometry,
         int(direct),
@@ -166,22 +185,28 @@ def convolution(b: Builder, op: Operator) -> Layer:
         b.array(f"{b.prefix(op)}_weights", "int8_t", interleave(padded, b.path.conv_block, b.path.chunk)),
         *_folded_fields(b, op, matrix, requantization[3:]),
     ]
-    needs = _conv_scratch(b.subgraph, op, b.path)
-    scratch = f"arena + {b.scratch(op.index)}" if needs else "NULL"
-    operands = [b.operand(op.inputs[0]), b.operand(op.outputs[0]), scratch]
     return b.layer(op, "edgeq_conv_params", fields, "edgeq_conv_s8", operands, "core")
 
 
 @lowering("DEPTHWISE_CONV_2D", group="core")
 def depthwise_convolution(b: Builder, op: Operator) -> Layer:
-    require_dtype(b.subgraph, op, [op.inputs[0], op.inputs[1], op.outputs[0]], "int8")
+    _require_types(b, op)
     source, weights = b.tensor(op.inputs[0]), b.tensor(op.inputs[1])
     geometry = _geometry(b, op)
     in_c, out_c, k_h, k_w = geometry[2], geometry[5], geometry[6], geometry[7]
-    requantization, _ = _requantization(b, op, out_c)
     operands = [b.operand(op.inputs[0]), b.operand(op.outputs[0])]
     prefix = b.prefix(op)
     taps = weights.values().astype(np.int64).reshape(k_h * k_w, out_c)
+    packed = out_c == in_c and k_h * k_w <= MAX_DEPTHWISE_TAPS and int4.uses_int4(b.subgraph, op)
+    if packed and int4.fits_scaled_sum(taps.T):
+        params = requantize_params(b.subgraph, op)
+        bias, fast = _folded(b, op, taps.T)
+        zero_point = int(source.quantization.zero_points[0])
+        pad = b.array(f"{prefix}_pad", "int8_t", [zero_point] * in_c)
+        dw = [*geometry[:5], *geometry[6:], params.output_zero_point, params.activation_min,
+              params.activation_max, "NULL", bias, "NULL", "NULL", fast, pad]  # fmt: skip
+        return int4.depthwise(b, op, dw, taps, operands)
+    requantization, _ = _requantization(b, op, out_c)
     if out_c != in_c or k_h * k_w > MAX_DEPTHWISE_TAPS:  # depth multiplier > 1: the reference loops
         has_bias = len(op.inputs) > 2 and op.inputs[2] >= 0
         bias = b.array(f"{prefix}_bias", "int32_t", _bias(b, op, out_c)) if has_bias else "NULL"
