@@ -8,6 +8,7 @@ with its own layers:
   statistics frozen (gamma and beta stay trainable);
 - weights are fake-quantized symmetric int8 (-127..127), per output channel for convolutions and
   depthwise convolutions, per tensor for dense layers, exactly as the TFLite converter lays them out;
+  or, with ``weight_bits=4``, symmetric int4 (-7..7) per output channel for all three;
 - activations are fake-quantized int8 (-128..127) at the model input and at the output of every
   fused layer, Add, Concatenate and stand-alone activation, with ranges first calibrated like post-training
   quantization (min/max over calibration samples) and then tracked during training as an
@@ -21,6 +22,12 @@ Gradients pass the fake quantization straight through (``tf.quantization.fake_qu
 training, an export graph holds the folded float weights behind the same fake-quant ops with the
 learned ranges as constants; the TFLite converter turns fake-quant ops into quantization
 parameters, so the .tflite file computes what training saw.
+
+4-bit weights go the same way, exactly: the export graph holds each kernel already on its 4-bit
+grid (every value k * s, k in -7..7, s the channel's 4-bit step) behind an 8-bit narrow-range fake
+quant whose limit is 127 * s, so the converter stores int8 values k with scale s; those constants
+are then stored as INT4 (``edgeq.tflite.rewrite.pack_int4_weights``). TF 2.21's converter writes no
+INT4 tensor itself.
 """
 
 from __future__ import annotations
@@ -38,6 +45,9 @@ if TYPE_CHECKING:
     from edgeq.results.convert import ModeResult
 
 EMA_MOMENTUM = 0.99
+WEIGHT_BITS = (8, 4)
+INT8_LEVELS, INT4_LEVELS = 127, 7  # the largest magnitude of symmetric narrow-range weights
+WEIGHT_OPS = ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED")  # their input 1 is the weights
 BN_ABSORBING = ("Conv2D", "DepthwiseConv2D", "Dense")
 PASS_THROUGH = ("MaxPooling2D", "AveragePooling2D", "GlobalAveragePooling2D", "Flatten", "Reshape")
 SUPPORTED_LAYERS = (
@@ -217,9 +227,14 @@ def _fuse(nodes: list[_Node]) -> list[_Node]:
     return fused
 
 
-def build_qat_model(model: Any, calibration: np.ndarray, batch_size: int = 32) -> tuple[Any, list[_Node]]:
-    """A Keras model computing ``model`` with int8 fake quantization, ranges calibrated on
-    ``calibration``. Raises UnsupportedError for layers it cannot handle."""
+def build_qat_model(
+    model: Any, calibration: np.ndarray, batch_size: int = 32, weight_bits: int = 8
+) -> tuple[Any, list[_Node]]:
+    """A Keras model computing ``model`` with int8 activation fake quantization, ranges calibrated
+    on ``calibration``, and ``weight_bits`` (8 or 4) weight fake quantization.
+
+    Raises UnsupportedError for layers it cannot handle, ValueError for other weight bits."""
+    check_weight_bits(weight_bits)
     tf = import_tensorflow()
     import keras
 
@@ -230,9 +245,9 @@ def build_qat_model(model: Any, calibration: np.ndarray, batch_size: int = 32) -
     for node in nodes:
         args = [tensors[i] for i in node.inputs]
         if node.kind in BN_ABSORBING:
-            out = layers["linear"](node.layer, node.batch_norm, node.activation, name=node.layer.name)(
-                args[0]
-            )
+            out = layers["linear"](
+                node.layer, node.batch_norm, node.activation, weight_bits, name=node.layer.name
+            )(args[0])
         elif node.kind == "Add":
             out = layers["add"](node.activation, name=node.layer.name)(args)
         elif node.kind == "Concatenate":
@@ -319,11 +334,13 @@ def _qat_layer_classes() -> dict[str, Any]:
             return self.fake_quant(tf.concat(list(xs), axis=self.axis), training)
 
     class QuantLinear(RangeTracker):
-        """Conv2D / DepthwiseConv2D / Dense with folded batch-norm, int8 fake-quantized weights."""
+        """Conv2D / DepthwiseConv2D / Dense with folded batch-norm, fake-quantized weights."""
 
-        def __init__(self, source: Any, batch_norm: Any, activation: str, **kwargs: Any) -> None:
+        def __init__(self, source: Any, batch_norm: Any, activation: str, weight_bits: int = 8,
+                     **kwargs: Any) -> None:  # fmt: skip
             super().__init__(**kwargs)
             self.kind = type(source).__name__
+            self.weight_bits = weight_bits
             self.config = source.get_config()
             self.activation_name = activation
             self.initial = [np.asarray(w) for w in source.get_weights()]
@@ -376,7 +393,8 @@ def _qat_layer_classes() -> dict[str, Any]:
 
         def call(self, x: Any, training: Any = None) -> Any:
             kernel, bias = self.folded()
-            y = linear_op(self.kind, self.config, x, quantize_weights(self.kind, kernel)) + bias
+            kernel = quantize_weights(self.kind, kernel, self.weight_bits)
+            y = linear_op(self.kind, self.config, x, kernel) + bias
             return self.fake_quant(activate(y, self.activation_name), training)
 
     class ExportFakeQuant(keras.layers.Layer):
@@ -391,15 +409,19 @@ def _qat_layer_classes() -> dict[str, Any]:
         """The trained layer frozen: folded weights as constants behind their fake-quant op."""
 
         def __init__(self, kind: str, config: dict, kernel: np.ndarray, bias: np.ndarray, activation: str,
-                     **kwargs: Any) -> None:  # fmt: skip
+                     weight_bits: int = 8, **kwargs: Any) -> None:  # fmt: skip
             super().__init__(**kwargs)
             self.kind, self.config, self.activation_name = kind, config, activation
             self.kernel_value, self.bias_value = kernel, bias
+            self.int4 = int4_grid(kind, kernel) if weight_bits == 4 else None  # eager, before tracing
 
         def call(self, x: Any) -> Any:
-            kernel = quantize_weights(self.kind, tf.constant(self.kernel_value))
-            y = linear_op(self.kind, self.config, x, kernel) + tf.constant(self.bias_value)
-            return activate(y, self.activation_name)
+            if self.int4 is not None:
+                kernel, bias = export_int4_weights(self.kind, *self.int4, self.bias_value)
+            else:
+                kernel = quantize_weights(self.kind, tf.constant(self.kernel_value))
+                bias = tf.constant(self.bias_value)
+            return activate(linear_op(self.kind, self.config, x, kernel) + bias, self.activation_name)
 
     class ExportAdd(keras.layers.Layer):
         def __init__(self, activation: str, **kwargs: Any) -> None:
@@ -446,21 +468,70 @@ def _sum(terms: list[Any]) -> Any:
     return total
 
 
-def quantize_weights(kind: str, kernel: Any) -> Any:
-    """Symmetric int8 fake quantization (-127..127), per output channel except for Dense."""
+def check_weight_bits(bits: int) -> None:
+    """ValueError unless ``bits`` is one of WEIGHT_BITS."""
+    if bits not in WEIGHT_BITS:
+        raise ValueError(f"weight bits must be one of {', '.join(map(str, WEIGHT_BITS))}, got {bits}")
+
+
+def quantize_weights(kind: str, kernel: Any, bits: int = 8) -> Any:
+    """Symmetric fake quantization of a kernel: 8 bits (-127..127) per output channel except for
+    Dense (per tensor), 4 bits (-7..7) per output channel for every kind."""
     tf = import_tensorflow()
-    if kind == "Dense":
+    if kind == "Dense" and bits == 8:
         limit = tf.maximum(tf.stop_gradient(tf.reduce_max(tf.abs(kernel))), 1e-8)
         return tf.quantization.fake_quant_with_min_max_vars(
             kernel, -limit, limit, num_bits=8, narrow_range=True
         )
-    shape = kernel.shape
-    flat = tf.reshape(kernel, (*shape[:2], 1, -1)) if kind == "DepthwiseConv2D" else kernel
-    limit = tf.maximum(tf.stop_gradient(tf.reduce_max(tf.abs(flat), axis=(0, 1, 2))), 1e-8)
+    flat = _channels_last(kind, kernel)
+    limit = tf.stop_gradient(_channel_limits(flat))
     quantized = tf.quantization.fake_quant_with_min_max_vars_per_channel(
-        flat, -limit, limit, num_bits=8, narrow_range=True
+        flat, -limit, limit, num_bits=bits, narrow_range=True
     )
-    return tf.reshape(quantized, shape) if kind == "DepthwiseConv2D" else quantized
+    return tf.reshape(quantized, kernel.shape)
+
+
+def int4_grid(kind: str, kernel: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``kernel`` fake-quantized to 4 bits as in training (every value k * step, k in -7..7) and
+    each output channel's 4-bit step (eager: call it outside a traced graph)."""
+    tf = import_tensorflow()
+    value = tf.constant(kernel, tf.float32)
+    grid = quantize_weights(kind, value, bits=4).numpy()
+    return grid, (_channel_limits(_channels_last(kind, value)) / INT4_LEVELS).numpy()
+
+
+def export_int4_weights(kind: str, grid: np.ndarray, step: np.ndarray, bias: np.ndarray) -> tuple[Any, Any]:
+    """The export graph's kernel and bias for 4-bit weights (``grid``, ``step``: see int4_grid).
+
+    Convolutions: the grid behind an 8-bit narrow-range per-channel fake quant whose limit is 127
+    four-bit steps, which the converter turns into int8 values -7..7 with the 4-bit scale.
+    Dense: the converter cannot quantize a per-channel fake-quantized matmul kernel (its transpose
+    to FULLY_CONNECTED's layout fails: "mismatched quantized axes"), so the grid goes in without
+    fake quant; the converter then scales each channel by its largest value (7 steps) to 127, and
+    ``_fully_connected_onto_int4`` maps the int8 values back to -7..7. The bias goes in scaled by
+    7 / 127 so that its int32 values come out on the 4-bit scale (input scale x step)."""
+    tf = import_tensorflow()
+    if kind == "Dense":
+        return tf.constant(grid), tf.constant(bias * np.float32(INT4_LEVELS / INT8_LEVELS))
+    limit = tf.constant(INT8_LEVELS * step, tf.float32)
+    quantized = tf.quantization.fake_quant_with_min_max_vars_per_channel(
+        _channels_last(kind, tf.constant(grid)), -limit, limit, num_bits=8, narrow_range=True
+    )
+    return tf.reshape(quantized, grid.shape), tf.constant(bias)
+
+
+def _channels_last(kind: str, kernel: Any) -> Any:
+    """The kernel with its output channels on the last axis (a depthwise kernel's channel and
+    multiplier axes merged, as TFLite stores it)."""
+    tf = import_tensorflow()
+    return tf.reshape(kernel, (*kernel.shape[:2], 1, -1)) if kind == "DepthwiseConv2D" else kernel
+
+
+def _channel_limits(flat: Any) -> Any:
+    """The largest magnitude in each output channel (at least 1e-8: an all-zero channel keeps a scale)."""
+    tf = import_tensorflow()
+    axes = tuple(range(len(flat.shape) - 1))
+    return tf.maximum(tf.reduce_max(tf.abs(flat), axis=axes), 1e-8)
 
 
 def linear_op(kind: str, config: dict, x: Any, kernel: Any) -> Any:
@@ -492,7 +563,8 @@ def describe_layers(qat: Any, nodes: list[_Node]) -> tuple[QATLayer, ...]:
             continue
         weights = "none"
         if node.kind in BN_ABSORBING:
-            weights = "int8 per tensor" if node.kind == "Dense" else "int8 per channel"
+            per_tensor = node.kind == "Dense" and layer.weight_bits == 8
+            weights = f"int{layer.weight_bits} per {'tensor' if per_tensor else 'channel'}"
         described.append(
             QATLayer(
                 name=node.layer.name, kind=node.kind, fused=tuple(node.fused), weights=weights,
@@ -502,11 +574,15 @@ def describe_layers(qat: Any, nodes: list[_Node]) -> tuple[QATLayer, ...]:
     return tuple(described)
 
 
-def export_qat(qat: Any, io_type: str = "int8") -> bytes:
-    """Convert the trained quantization-aware model to a full-integer .tflite (batch size 1).
+def export_qat(qat: Any, io_type: str = "int8", weight_bits: int = 8) -> bytes:
+    """Convert the trained quantization-aware model to a full-integer .tflite (batch size 1);
+    with ``weight_bits=4`` (the bits it was trained with) the weights of every CONV_2D,
+    DEPTHWISE_CONV_2D and FULLY_CONNECTED are INT4 tensors, per output channel.
 
-    Raises ConversionError when the converter fails or leaves a float op behind.
+    Raises ConversionError when the converter fails or leaves a float op behind (or, at 4 bits,
+    an int8 weight off the 4-bit grid).
     """
+    check_weight_bits(weight_bits)
     tf = import_tensorflow()
     import keras
 
@@ -522,7 +598,7 @@ def export_qat(qat: Any, io_type: str = "int8") -> bytes:
         if kind == "QuantLinear":
             kernel, bias = (np.asarray(v) for v in layer.folded())
             out = layers["export_linear"](layer.kind, layer.config, kernel, bias, layer.activation_name,
-                                          name=layer.name)(args[0])  # fmt: skip
+                                          weight_bits, name=layer.name)(args[0])  # fmt: skip
         elif kind == "QuantAdd":
             out = layers["export_add"](layer.activation_name, name=f"{layer.name}_op")(args)
         elif kind == "QuantConcat":
@@ -541,7 +617,8 @@ def export_qat(qat: Any, io_type: str = "int8") -> bytes:
     with quiet():
         converter = tf.lite.TFLiteConverter.from_keras_model(exported)
         converter.optimizations = [tf.lite.Optimize.DEFAULT]
-        converter._experimental_disable_per_channel_quantization_for_dense_layers = True
+        # 8 bits: per-tensor dense weights keep TFLM's arena small; 4 bits need a scale per channel
+        converter._experimental_disable_per_channel_quantization_for_dense_layers = weight_bits == 8
         if io_type == "int8":
             converter.inference_input_type = tf.int8
             converter.inference_output_type = tf.int8
@@ -550,7 +627,64 @@ def export_qat(qat: Any, io_type: str = "int8") -> bytes:
         except Exception as exc:  # the converter raises several types; all mean it failed
             raise ConversionError(f"the TFLite converter failed on the QAT model ({exc})") from exc
     _check_all_integer(tflite)
-    return tflite
+    return _pack_int4(_fully_connected_onto_int4(tflite)) if weight_bits == 4 else tflite
+
+
+def _fully_connected_onto_int4(tflite: bytes) -> bytes:
+    """``tflite`` with each FULLY_CONNECTED's per-channel int8 weights ``round(k * 127 / 7)`` (a
+    4-bit grid converted without fake quant: see export_int4_weights) stored as ``k`` with 7 / 127
+    of the scale; bias scales follow (their int32 values are already on that scale).
+
+    Raises ConversionError when a weight is not on the grid."""
+    import flatbuffers
+    from ai_edge_litert import schema_py_generated as schema
+
+    model = schema.ModelT.InitFromObj(schema.Model.GetRootAsModel(tflite, 0))
+    ratio = np.float32(INT8_LEVELS / INT4_LEVELS)
+    for subgraph in model.subgraphs or []:
+        for op in subgraph.operators or []:
+            if model.operatorCodes[op.opcodeIndex].builtinCode != schema.BuiltinOperator.FULLY_CONNECTED:
+                continue
+            source, weights = (subgraph.tensors[i] for i in op.inputs[:2])
+            buffer = model.buffers[weights.buffer]
+            values = np.asarray(buffer.data, dtype=np.uint8).view(np.int8)
+            steps = np.round(values / ratio)
+            if weights.quantization is None or not np.array_equal(np.round(steps * ratio), values):
+                raise ConversionError(
+                    f"the converter did not keep the 4-bit weights of {weights.name!r} on their grid; "
+                    "this is a bug in edgeq qat: please report it with the model"
+                )
+            buffer.data = np.frombuffer(steps.astype(np.int8).tobytes(), dtype=np.uint8)
+            scales = np.asarray(weights.quantization.scale, np.float32) * ratio
+            weights.quantization.scale = scales.tolist()
+            if len(op.inputs) > 2 and op.inputs[2] >= 0:
+                bias = subgraph.tensors[op.inputs[2]]
+                input_scale = np.float32(source.quantization.scale[0])
+                bias.quantization.scale = (scales * input_scale).astype(np.float32).tolist()
+    builder = flatbuffers.Builder(1024)
+    builder.Finish(model.Pack(builder), file_identifier=b"TFL3")
+    return bytes(builder.Output())
+
+
+def _pack_int4(tflite: bytes) -> bytes:
+    """``tflite`` with the int8 weights of its CONV_2D / DEPTHWISE_CONV_2D / FULLY_CONNECTED ops
+    (values -7..7 after 4-bit training) stored as INT4."""
+    from edgeq.tflite import read_tflite
+    from edgeq.tflite.rewrite import pack_int4_weights
+
+    main = read_tflite(tflite, "QAT model").main
+    names = {
+        main.tensors[op.inputs[1]].name
+        for op in main.operators
+        if op.opcode in WEIGHT_OPS and len(op.inputs) > 1 and main.tensors[op.inputs[1]].is_constant
+    }
+    try:
+        return pack_int4_weights(tflite, names)
+    except ValueError as exc:
+        raise ConversionError(
+            f"the converter did not keep the 4-bit weights on their grid ({exc}); "
+            "this is a bug in edgeq qat: please report it with the model"
+        ) from exc
 
 
 def _check_all_integer(tflite: bytes) -> None:
