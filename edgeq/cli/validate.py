@@ -37,9 +37,11 @@ def validate(
         print(json.dumps(result.to_dict(), indent=2))
     else:
         verdict = "[green]identical[/green]" if result.identical else "[red]DIFFERENT[/red]"
+        against = "TensorFlow Lite Micro"
+        if result.second_reference is not None:  # an int4 file TFLM refuses: its int8 twin is the oracle
+            against += " on the file's int8 twin (same weights as INT8; TFLM refuses int4)"
         stdout.print(
-            f"{model}: edgeq C engine vs TensorFlow Lite Micro on {result.samples} inputs "
-            f"({result.inputs}): {verdict}"
+            f"{model}: edgeq C engine vs {against} on {result.samples} inputs ({result.inputs}): {verdict}"
         )
         stdout.print(
             f"  {result.identical_samples}/{result.samples} outputs identical, {result.differing_bytes:,} of "
@@ -51,6 +53,8 @@ def validate(
                 f"  first difference: input {first['sample']}, output element {first['element']}: "
                 f"engine {first['engine']}, TFLM {first['tflm']}"
             )
+        if result.second_reference is not None:
+            stdout.print(f"  also vs {result.second_reference.summary()}")
         stdout.print(f"  {result.memory.summary()}")
         stdout.print(f"  compiled with {result.compiler}")
     if not result.identical:

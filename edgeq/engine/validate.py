@@ -1,5 +1,11 @@
 """``edgeq validate --engine c``: the generated engine, compiled for this machine, against the real
-TensorFlow Lite Micro interpreter on the same inputs, byte for byte."""
+TensorFlow Lite Micro interpreter on the same inputs, byte for byte.
+
+A model with INT4 weights that TFLM refuses (this TFLM build takes no int4 FULLY_CONNECTED filters
+with int8 inputs) is compared with TFLM on its *int8 twin* (``edgeq.tflite.rewrite.unpack_int4_weights``:
+the same values stored as INT8), byte for byte, and also with LiteRT's reference kernels
+(BUILTIN_REF) on the int4 file itself, naming the ops where LiteRT's arithmetic first departs from
+TFLM's (FULLY_CONNECTED rounding ties) instead of failing on them."""
 
 from __future__ import annotations
 
@@ -21,6 +27,47 @@ from edgeq.tflite.reader import read_model_bytes
 from edgeq.version import __version__
 
 MAX_SAMPLES = 100_000
+TFLM_REFERENCE = "TensorFlow Lite Micro (tflite-micro Python package)"
+TWIN_REFERENCE = (
+    "TensorFlow Lite Micro (tflite-micro Python package) on the int8 twin of this int4 file "
+    "(its INT4 weights stored as INT8, same values), which TFLM refuses itself"
+)
+LITERT_REFERENCE = "LiteRT reference kernels (BUILTIN_REF) on the int4 file itself"
+
+
+@dataclass(frozen=True)
+class SecondReference:
+    """How the engine's outputs compare with a second runtime's, and the ops where that runtime's
+    intermediate tensors first depart from the main reference's (with the known cause, if any)."""
+
+    reference: str
+    identical_samples: int
+    differing_bytes: int
+    max_abs_difference: float
+    ops: tuple[dict[str, Any], ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "reference": self.reference,
+            "identical_samples": self.identical_samples,
+            "differing_bytes": self.differing_bytes,
+            "max_abs_difference": self.max_abs_difference,
+            "first_differing_ops": list(self.ops),
+        }
+
+    def summary(self) -> str:
+        """One line: the comparison, and the ops where the differences start (by opcode)."""
+        text = (
+            f"{self.reference}: {self.identical_samples} outputs identical, {self.differing_bytes:,} bytes "
+            f"differ, max abs difference {self.max_abs_difference:g}"
+        )
+        for opcode in dict.fromkeys(op["op"] for op in self.ops):
+            found = [op for op in self.ops if op["op"] == opcode]
+            cause = found[0]["known_cause"] or "no known cause"
+            where = ", ".join(f"{op['op_index']} ({op['samples']} inputs)" for op in found)
+            largest = max(op["max_abs_difference"] for op in found)
+            text += f"; first differing at {opcode} ops {where}, by at most {largest}: {cause}"
+        return text
 
 
 @dataclass(frozen=True)
@@ -38,6 +85,8 @@ class EngineValidation:
     first_difference: dict[str, Any] | None
     memory: EngineMemory
     compiler: str
+    reference: str = TFLM_REFERENCE
+    second_reference: SecondReference | None = None
 
     @property
     def identical(self) -> bool:
@@ -49,7 +98,7 @@ class EngineValidation:
             "model": self.model,
             "model_sha256": self.sha256,
             "engine": "c",
-            "reference": "TensorFlow Lite Micro (tflite-micro Python package)",
+            "reference": self.reference,
             "samples": self.samples,
             "inputs": self.inputs,
             "identical": self.identical,
@@ -60,6 +109,7 @@ class EngineValidation:
             "first_difference": self.first_difference,
             "compiler": self.compiler,
             "memory": self.memory.to_dict(),
+            "second_reference": self.second_reference.to_dict() if self.second_reference else None,
         }
 
     def save(self, path: str | Path) -> Path:
@@ -78,7 +128,7 @@ def validate_engine(
     """
     from edgeq.engine.generate import generate_engine
     from edgeq.engine.host import STRICT_FLAGS, compile_host
-    from edgeq.runtimes.runners import check_tflm, run_probe
+    from edgeq.runtimes.runners import TFLM_CHECK_ARENA, check_tflm, run_probe
     from edgeq.toolchain import version
 
     if not 1 <= samples <= MAX_SAMPLES:
@@ -93,7 +143,13 @@ def validate_engine(
     else:
         inputs = random_inputs(graph, tensor, samples, seed)
         described = f"seeded random values over the input's range, seed {seed}"
+    oracle, reference = tflite, TFLM_REFERENCE
     tflm = check_tflm(tflite)
+    if not tflm.runs and any(t.dtype == "int4" and t.is_constant for t in graph.main.tensors):
+        from edgeq.tflite.rewrite import unpack_int4_weights
+
+        oracle, reference = unpack_int4_weights(tflite), TWIN_REFERENCE
+        tflm = check_tflm(oracle)
     if not tflm.runs or tflm.arena is None:
         raise EdgeqError(
             f"TensorFlow Lite Micro cannot run this model, so there is nothing to compare with: {tflm.reason}"
@@ -102,16 +158,26 @@ def validate_engine(
     with tempfile.TemporaryDirectory(prefix="edgeq-validate-") as work:
         engines = compile_host({"model": source}, Path(work))
         engine_out = engines.run("model", inputs)
-    steps = [
-        {"run": "tflm", "arena": arena, "inputs": f"in{i}.npz", "outputs": f"out{i}.npz"}
-        for i in range(len(inputs))
-    ]
-    results = run_probe(tflite, steps, {f"in{i}.npz": {"input_0": x} for i, x in enumerate(inputs)})
-    failed = next((r for r in results if not r.ok), None)
+    twin = oracle is not tflite
+    tensors = _op_outputs(graph) if twin else []
+    if twin:  # TFLM keeps every intermediate tensor for the per-op comparison: a large arena
+        arena = max(arena, TFLM_CHECK_ARENA)
+    steps: list[dict[str, Any]] = []
+    for i in range(len(inputs)):
+        steps.append({"run": "tflm", "arena": arena, "inputs": f"in{i}.npz", "outputs": f"out{i}.npz",
+                      "tensors": [t for _, _, t in tensors]})  # fmt: skip
+        if twin:
+            steps.append({"run": "litert", "reference": True, "model": "int4.tflite", "inputs": f"in{i}.npz",
+                          "outputs": f"ref{i}.npz", "tensors": [t for _, _, t in tensors]})  # fmt: skip
+    arrays = {f"in{i}.npz": {"input_0": x} for i, x in enumerate(inputs)}
+    results = run_probe(oracle, steps, arrays, models={"int4.tflite": tflite} if twin else None)
+    tflm_results = results[0::2] if twin else results
+    failed = next((r for r in tflm_results if not r.ok), None)
     if failed is not None:
         raise EdgeqError(f"TensorFlow Lite Micro failed on this model: {failed.reason()}")
-    expected = np.stack([r.data["arrays"]["output_0"].reshape(-1) for r in results])
+    expected = np.stack([r.data["arrays"]["output_0"].reshape(-1) for r in tflm_results])
     got = engine_out.reshape(expected.shape).astype(expected.dtype)
+    second = _second_reference(got, tflm_results, results[1::2], tensors) if twin else None
     differs = got.view(np.uint8).reshape(len(got), -1) != expected.view(np.uint8).reshape(len(got), -1)
     difference = np.abs(got.astype(np.float64) - expected.astype(np.float64))
     first = None
@@ -136,6 +202,52 @@ def validate_engine(
         first_difference=first,
         memory=memory,
         compiler=f"{version('gcc')} {' '.join(STRICT_FLAGS)} -O2",
+        reference=reference,
+        second_reference=second,
+    )
+
+
+def _op_outputs(graph: ModelGraph) -> list[tuple[int, str, int]]:
+    """(op index, opcode, output tensor) of every op, in execution order."""
+    return [(i, op.opcode, t) for i, op in enumerate(graph.main.operators) for t in op.outputs if t >= 0]
+
+
+def _second_reference(
+    got: np.ndarray, tflm: list[Any], litert: list[Any], tensors: list[tuple[int, str, int]]
+) -> SecondReference:
+    """The engine's outputs against LiteRT BUILTIN_REF's on the int4 file, and per sample whose
+    LiteRT output differs from TFLM's, the first op whose output tensor differs (its opcode names
+    the known cause: TFLM's run is the one the engine matches byte for byte)."""
+    from edgeq.runtimes.runners import OpDifference
+
+    failed = next((r for r in litert if not r.ok), None)
+    if failed is not None:
+        raise EdgeqError(f"LiteRT's reference kernels failed on the int4 file: {failed.reason()}")
+    theirs = np.stack([r.data["arrays"]["output_0"].reshape(-1) for r in litert]).astype(got.dtype)
+    differs = got.view(np.uint8).reshape(len(got), -1) != theirs.view(np.uint8).reshape(len(got), -1)
+    first: dict[int, list[int]] = {}
+    for ours, other in zip(tflm, litert, strict=True):
+        a, b = ours.data["arrays"], other.data["arrays"]
+        if np.array_equal(a["output_0"], b["output_0"]):
+            continue
+        for index, _, tensor in tensors:
+            x, y = a[f"tensor_{tensor}"].reshape(-1), b[f"tensor_{tensor}"].reshape(-1)
+            if not np.array_equal(x, y):
+                largest = int(np.abs(x.astype(np.int64) - y.astype(np.int64)).max())
+                first.setdefault(index, []).append(largest)
+                break
+    names = {index: opcode for index, opcode, _ in tensors}
+    ops = tuple(
+        OpDifference(op_index=i, op=names[i], samples=len(found), max_abs_difference=max(found)).to_dict()
+        for i, found in sorted(first.items())
+    )
+    difference = np.abs(got.astype(np.float64) - theirs.astype(np.float64))
+    return SecondReference(
+        reference=LITERT_REFERENCE,
+        identical_samples=int((~differs.any(axis=1)).sum()),
+        differing_bytes=int(differs.sum()),
+        max_abs_difference=float(difference.max()) if difference.size else 0.0,
+        ops=ops,
     )
 
 
