@@ -230,9 +230,17 @@ def _quantization_notes(variant: Variant, tflite: bytes, per_channel_dense: bool
 
 QAT_METHOD = (
     "fake quantization on Keras 3: batch-norm folded with frozen moving statistics; weights symmetric "
-    "int8 (per output channel for Conv2D/DepthwiseConv2D, per tensor for Dense); activations int8 with "
+    "{weights}; activations int8 with "
     "ranges calibrated like post-training quantization, then tracked as an exponential moving average "
     "(momentum {momentum}) of each batch's min/max; straight-through gradients"
+)
+QAT_WEIGHTS = {
+    8: "int8 (per output channel for Conv2D/DepthwiseConv2D, per tensor for Dense)",
+    4: "int4, narrow range -7..7 (per output channel for Conv2D/DepthwiseConv2D/Dense), stored as INT4",
+}
+TFLM_TWIN = (
+    "the int8 twin of the int4 file (the same weight values stored as INT8): this TensorFlow Lite Micro "
+    "refuses int4 FULLY_CONNECTED filters"
 )
 
 
@@ -255,6 +263,7 @@ def qat(
     custom_objects: str | Path | None = None,
     verbose: int = 1,
     progress: Progress | None = None,
+    weight_bits: int = 8,
 ) -> ConvertResult:
     """Fine-tune a Keras model with int8 fake quantization and convert it to a full int8 .tflite.
 
@@ -265,13 +274,18 @@ def qat(
     section has the training history, the quantized layers and a TFLM check of the QAT model.
     ``verbose=1`` shows Keras' progress bar. Training is seeded and deterministic.
 
+    ``weight_bits=4`` trains with 4-bit weights (symmetric -7..7, per output channel for every
+    Conv2D / DepthwiseConv2D / Dense) and int8 activations, and writes INT4 weight tensors; the
+    modes are then ``int4`` (post-training, ai-edge-quantizer) and ``int4_qat``, sizes are relative
+    to the float32 file, and TFLM (which refuses int4 FULLY_CONNECTED filters) is checked on the
+    QAT file's int8 twin (``edgeq.tflite.rewrite.unpack_int4_weights``, the same values).
+
     Raises UnsupportedError before training when a layer cannot be handled (naming it),
     InputError for bad files, data or options, ConversionError when conversion fails.
     """
     from edgeq.conversion.accuracy import mode_result, tflm_check
     from edgeq.conversion.loading import load_model
     from edgeq.conversion.qat import (
-        EMA_MOMENTUM,
         build_qat_model,
         describe_layers,
         export_qat,
@@ -282,9 +296,11 @@ def qat(
     from edgeq.conversion.quiet import import_tensorflow
     from edgeq.conversion.tflite_converter import convert_variant
     from edgeq.runtimes.litert import REFERENCE_KERNELS
+    from edgeq.tflite.rewrite import unpack_int4_weights
 
     say = progress or (lambda _message: None)
     variant = parse_modes("int8", io)[0]
+    check_qat_options(weight_bits, io)
     check_seed(seed)
     check_count(epochs, "--epochs")
     check_count(batch_size, "--batch-size")
@@ -316,12 +332,19 @@ def qat(
     reference_outputs, reference = _float_reference(source, evaluation_set, say)
     stem = _file_stem(source.path)
     smoke = _smoke_input(calibration_set)
-    say("converting int8 (post-training quantization, for comparison)")
-    ptq = convert_variant(source, variant, calibration_set.x)
-    modes = [
-        mode_result(variant.key, variant.label, variant.scheme, variant.io, f"{stem}_{variant.key}.tflite",
-                    ptq.tflite, ptq.seconds, evaluation_set, reference_outputs, smoke)
-    ]  # fmt: skip
+    if weight_bits == 4:
+        say("converting int4 (post-training quantization with ai-edge-quantizer, for comparison)")
+        ptq, float32_bytes = _int4_post_training(source, calibration_set.x)
+        key, label, scheme = "int4", "int4", "int4"
+        baseline = SizeBaseline("float32_tflite", float32_bytes)
+    else:
+        say("converting int8 (post-training quantization, for comparison)")
+        ptq = convert_variant(source, variant, calibration_set.x)
+        key, label, scheme = variant.key, variant.label, variant.scheme
+        baseline = SizeBaseline("float32_weights", 4 * max(source.parameter_count or 0, 1))
+    ptq_mode = mode_result(key, label, scheme, variant.io, f"{stem}_{key}.tflite", ptq.tflite, ptq.seconds,
+                           evaluation_set, reference_outputs, smoke)  # fmt: skip
+    modes = [replace(ptq_mode, notes=ptq.notes) if ptq.notes else ptq_mode]
 
     tf = import_tensorflow()
     import keras
@@ -329,7 +352,7 @@ def qat(
     keras.utils.set_random_seed(seed)
     tf.config.experimental.enable_op_determinism()
     say(f"building the quantization-aware model, ranges calibrated on {len(calibration_set)} samples")
-    qat_model, nodes = build_qat_model(source.keras_model, calibration_set.x)
+    qat_model, nodes = build_qat_model(source.keras_model, calibration_set.x, weight_bits=weight_bits)
     if float_targets is not None:
         task, targets = "regression", float_targets
     elif train_set.y is not None:
@@ -343,30 +366,33 @@ def qat(
     history = qat_model.fit(
         train_set.x, targets, epochs=epochs, batch_size=batch_size, shuffle=True, verbose=verbose
     ).history
-    say("converting the trained model to int8")
-    tflite = export_qat(qat_model, variant.io)
+    bits = f"int{weight_bits}"
+    say(f"converting the trained model to {'int4 weights, int8 activations' if weight_bits == 4 else bits}")
+    tflite = export_qat(qat_model, variant.io, weight_bits)
     seconds = time.perf_counter() - started
     qat_mode = mode_result(
-        "int8_qat", "int8 (QAT)", "int8", variant.io, f"{stem}_int8_qat.tflite", tflite, seconds,
+        f"{bits}_qat", f"{bits} (QAT)", bits, variant.io, f"{stem}_{bits}_qat.tflite", tflite, seconds,
         evaluation_set, reference_outputs, smoke,
     )  # fmt: skip
     modes.append(qat_mode)
     if task == "regression":  # outputs are values, not class scores: rel L2 is the measure
         modes = [without_class_agreement(mode) for mode in modes]
-    say("running the QAT model in TensorFlow Lite Micro against LiteRT's reference kernels")
-    check = tflm_check(tflite, qat_mode.inputs, (evaluation_set or train_set).x)
+    twin = unpack_int4_weights(tflite) if weight_bits == 4 else None  # what TFLM accepts, same values
+    say("running the QAT model" + (" (its int8 twin)" if twin else "") + " in TensorFlow Lite Micro "
+        "against LiteRT's reference kernels")  # fmt: skip
+    check = tflm_check(twin or tflite, qat_mode.inputs, (evaluation_set or train_set).x)
     input_layer = qat_model.get_layer("input_quant")
     report = QATReport(
         epochs=epochs, batch_size=batch_size, learning_rate=learning_rate, train_samples=len(train_set),
         loss=loss_name, history={k: tuple(float(v) for v in values) for k, values in history.items()},
         input_range=(float(input_layer.low.numpy()), float(input_layer.high.numpy())),
-        layers=describe_layers(qat_model, nodes), method=QAT_METHOD.format(momentum=EMA_MOMENTUM),
-        mode_key=qat_mode.key, tflm=check, task=task,
+        layers=describe_layers(qat_model, nodes), method=_qat_method(weight_bits), mode_key=qat_mode.key,
+        tflm=check, task=task, weight_bits=weight_bits, tflm_subject=TFLM_TWIN if twin else None,
     )  # fmt: skip
     return ConvertResult(
         source=source.describe(),
         modes=tuple(modes),
-        size_baseline=SizeBaseline("float32_weights", 4 * max(source.parameter_count or 0, 1)),
+        size_baseline=baseline,
         preprocessing=preprocessing.to_dict(),
         calibration=_describe(calibration_set),
         evaluation_data=_describe(evaluation_set),
@@ -377,6 +403,35 @@ def qat(
         edgeq_version=__version__,
         qat=report,
     )
+
+
+def check_qat_options(weight_bits: int, io: str) -> None:
+    """InputError unless ``weight_bits`` is one edgeq qat trains with (8, 4) and fits ``io``."""
+    from edgeq.conversion.qat import WEIGHT_BITS
+
+    if weight_bits not in WEIGHT_BITS:
+        raise InputError(
+            f"--weight-bits must be 8 (int8 weights) or 4 (int4 weights, per channel), got {weight_bits}"
+        )
+    if weight_bits == 4 and io == "float":
+        raise InputError("--weight-bits 4 writes int8 input/output (like mode int4): drop --io float")
+
+
+def _qat_method(weight_bits: int) -> str:
+    """How edgeq qat quantizes, as a sentence fragment for the report."""
+    from edgeq.conversion.qat import EMA_MOMENTUM
+
+    method = QAT_METHOD.format(weights=QAT_WEIGHTS[weight_bits], momentum=EMA_MOMENTUM)
+    return method + (f"; TensorFlow Lite Micro is checked on {TFLM_TWIN}" if weight_bits == 4 else "")
+
+
+def _int4_post_training(source: SourceModel, calibration: np.ndarray) -> tuple[Any, int]:
+    """The int4 post-training file (the float32 file quantized by ai-edge-quantizer, int8
+    activations calibrated on ``calibration``) as a Converted, and the float32 file's size in bytes."""
+    from edgeq.conversion.tflite_converter import convert_lowbit, convert_variant
+
+    float32 = convert_variant(source, Variant("float32", "float32"), None)
+    return convert_lowbit(float32, Variant("int4", "int8"), calibration), len(float32.tflite)
 
 
 def _float_reference(source: Any, evaluation_set: Dataset | None, say: Progress) -> tuple[Any, Any]:

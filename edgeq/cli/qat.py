@@ -1,4 +1,4 @@
-"""``edgeq qat``: quantization-aware fine-tuning on Keras 3, then a full int8 .tflite file."""
+"""``edgeq qat``: quantization-aware fine-tuning on Keras 3, then a full int8 or int4-weight .tflite."""
 
 from __future__ import annotations
 
@@ -24,6 +24,9 @@ def qat(
     batch_size: int = typer.Option(32, "--batch-size", help="Training batch size."),
     learning_rate: float = typer.Option(1e-4, "--lr", help="Adam learning rate."),
     io: str = typer.Option("auto", "--io", help="auto (int8 input/output) or float."),
+    weight_bits: int = typer.Option(
+        8, "--weight-bits", help="8 (int8 weights) or 4 (int4 weights per channel, int8 activations)."
+    ),
     calib_samples: int = typer.Option(
         200, "--calib-samples", help="Training samples used to calibrate ranges (and the PTQ comparison)."
     ),
@@ -40,7 +43,8 @@ def qat(
     as_json: AsJson = False,
     verbose: Verbose = False,
 ) -> None:
-    """Fine-tune with int8 fake quantization, convert to full int8, compare with plain PTQ."""
+    """Fine-tune with int8 (or int4-weight) fake quantization, convert, compare with plain PTQ."""
+    from edgeq.api import check_qat_options
     from edgeq.api import qat as run_qat
     from edgeq.conversion.modes import parse_modes
     from edgeq.conversion.quiet import set_verbose
@@ -48,6 +52,7 @@ def qat(
 
     set_verbose(verbose)
     parse_modes("int8", io)
+    check_qat_options(weight_bits, io)
     check_output_dir(output, force)
     result = run_qat(
         model,
@@ -67,8 +72,12 @@ def qat(
         custom_objects=custom_objects,
         verbose=0 if as_json else (1 if sys.stdout.isatty() else 2),  # 2: one plain line per epoch
         progress=None if as_json else progress,
+        weight_bits=weight_bits,
     )
     result.save(output, force=force)
     print_convert_result(result, as_json)
     if not as_json:
-        stdout.print(f"wrote {output}/: 2 .tflite files (plain int8 and QAT int8), report.json, report.md")
+        bits = f"int{weight_bits}"
+        stdout.print(
+            f"wrote {output}/: 2 .tflite files (plain {bits} and QAT {bits}), report.json, report.md"
+        )

@@ -42,7 +42,10 @@ class QATLayer:
 
 @dataclass(frozen=True)
 class QATReport:
-    """How ``edgeq qat`` trained: settings, loss per epoch, the quantized layers, the TFLM check."""
+    """How ``edgeq qat`` trained: settings, loss per epoch, the quantized layers, the TFLM check.
+
+    ``tflm_subject`` says what the TFLM check ran when it is not the QAT file itself (4-bit weights:
+    its int8 twin, which TFLM accepts)."""
 
     epochs: int
     batch_size: int
@@ -56,6 +59,8 @@ class QATReport:
     mode_key: str
     tflm: TFLMCheck | None
     task: str = "classification"  # or "regression" (float targets), "distillation" (no labels)
+    weight_bits: int = 8
+    tflm_subject: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -71,6 +76,8 @@ class QATReport:
             "mode": self.mode_key,
             "tflm": self.tflm.to_dict() if self.tflm else None,
             "task": self.task,
+            "weight_bits": self.weight_bits,
+            "tflm_subject": self.tflm_subject,
         }
 
     @classmethod
@@ -92,4 +99,6 @@ class QATReport:
             mode_key=str(data["mode"]),
             tflm=TFLMCheck.from_dict(data["tflm"]) if data.get("tflm") else None,
             task=str(data.get("task", "classification")),
+            weight_bits=int(data.get("weight_bits", 8)),
+            tflm_subject=data.get("tflm_subject"),
         )
