@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from edgeq.engine.report import EngineMemory, engine_memory
+from edgeq.errors import EdgeqError
 from edgeq.results import schema
 from edgeq.runtimes.runners import StepResult, TFLMReport, allocated_shapes, check_litert, check_tflm
 from edgeq.runtimes.tensors import TensorInfo
@@ -99,6 +100,8 @@ class InspectReport:
     flex_ops: tuple[str, ...]
     custom_ops: tuple[str, ...]
     shapes: str = SHAPES_ALLOCATED
+    tflm_int8_twin: TFLMReport | None = None
+    engine_run: TargetCheck | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -122,6 +125,8 @@ class InspectReport:
                 "tflm": self.tflm.to_dict(),
                 "edgeq_c_engine": self.engine.to_dict(),
                 "litert": self.litert.to_dict(),
+                "tflm_int8_twin": self.tflm_int8_twin.to_dict() if self.tflm_int8_twin else None,
+                "edgeq_c_engine_run": self.engine_run.to_dict() if self.engine_run else None,
                 "flex_ops": list(self.flex_ops),
                 "custom_ops": list(self.custom_ops),
             },
@@ -153,6 +158,12 @@ class InspectReport:
             flex_ops=tuple(targets.get("flex_ops") or ()),
             custom_ops=tuple(targets.get("custom_ops") or ()),
             shapes=str(data.get("shapes") or SHAPES_ALLOCATED),
+            tflm_int8_twin=TFLMReport.from_dict(targets["tflm_int8_twin"])
+            if targets.get("tflm_int8_twin")
+            else None,
+            engine_run=TargetCheck.from_dict(targets["edgeq_c_engine_run"])
+            if targets.get("edgeq_c_engine_run")
+            else None,
         )
 
 
@@ -167,6 +178,8 @@ class InspectResult:
     litert: TargetCheck
     engine: EngineMemory
     shapes: str = SHAPES_ALLOCATED
+    tflm_int8_twin: TFLMReport | None = None  # an int4 file TFLM refuses, its weights stored as int8
+    engine_run: TargetCheck | None = None  # the engine compiled and run on this machine, against TFLM
 
     @property
     def parameters(self) -> int:
@@ -229,6 +242,8 @@ class InspectResult:
             memory=PlanSummary.from_dict(self.memory.to_dict()),
             quantization=self.quantization,
             tflm=self.tflm,
+            tflm_int8_twin=self.tflm_int8_twin,
+            engine_run=self.engine_run,
             engine=self.engine,
             litert=self.litert,
             flex_ops=self.flex_ops,
@@ -271,6 +286,23 @@ def inspect(model: str | Path) -> InspectResult:
     if tflm.failing_op == "CUSTOM":
         codes = sorted({op.custom_code or "" for op in graph.main.operators if op.is_custom})
         tflm = dataclasses.replace(tflm, failing_op=f"CUSTOM ({', '.join(codes)})")
+    twin = None
+    oracle = tflite  # what TFLM runs to check the engine's output
+    if not tflm.runs and any(t.dtype == "int4" and t.is_constant for t in graph.main.tensors):
+        from edgeq.tflite.rewrite import unpack_int4_weights
+
+        unpacked = unpack_int4_weights(tflite)
+        twin = check_tflm(unpacked)
+        if twin.runs:
+            oracle = unpacked
+        else:  # float activations (dynamic-int4): TFLM refuses those anyway; nothing to add
+            twin = None
+    arena = (tflm.arena or (twin.arena if twin else None)) if (tflm.runs or twin) else None
+    engine = engine_memory(graph, arena.minimum_bytes if arena else None)
+    runs_in_tflm = tflm.runs or (twin is not None and twin.runs)
+    engine_run = None
+    if engine.supported and runs_in_tflm and arena is not None:
+        engine_run = _engine_run(graph, oracle, arena.minimum_bytes + 1024)
     return InspectResult(
         path=str(model),
         graph=graph,
@@ -279,8 +311,55 @@ def inspect(model: str | Path) -> InspectResult:
         quantization=quantization_summary(graph),
         tflm=tflm,
         litert=_target("litert", litert),
-        engine=engine_memory(graph, tflm.arena.minimum_bytes if tflm.arena else None),
+        engine=engine,
         shapes=SHAPES_ALLOCATED if shapes else SHAPES_FROM_FILE,
+        tflm_int8_twin=twin,
+        engine_run=engine_run,
+    )
+
+
+ENGINE_RUN_SAMPLES = 4
+
+
+def _engine_run(graph: ModelGraph, oracle: bytes, arena: int) -> TargetCheck:
+    """Compile the engine for this machine, run it on a few seeded inputs and compare with TFLM
+    running ``oracle`` (the file, or its int8 twin); not run (and said so) without gcc."""
+    import shutil
+    import tempfile
+
+    import numpy as np
+
+    from edgeq.engine.generate import generate_engine
+    from edgeq.engine.host import compile_host
+    from edgeq.engine.validate import random_inputs
+    from edgeq.runtimes.runners import run_probe
+
+    target = "edgeq_c_engine (host gcc)"
+    if shutil.which("gcc") is None:
+        return TargetCheck(target, False, None, "not checked: gcc is missing on this machine")
+    tensor = graph.main.tensors[graph.main.inputs[0]]
+    inputs = random_inputs(graph, tensor, ENGINE_RUN_SAMPLES, seed=0)
+    try:
+        with tempfile.TemporaryDirectory(prefix="edgeq-inspect-") as work:
+            got = compile_host({"model": generate_engine(graph, "model")}, Path(work)).run("model", inputs)
+    except EdgeqError as exc:
+        return TargetCheck(target, False, None, str(exc))
+    steps = [
+        {"run": "tflm", "arena": arena, "inputs": f"in{i}.npz", "outputs": f"out{i}.npz"}
+        for i in range(len(inputs))
+    ]
+    results = run_probe(oracle, steps, {f"in{i}.npz": {"input_0": x} for i, x in enumerate(inputs)})
+    if not all(r.ok for r in results):
+        return TargetCheck(target, True, None, "ran; TensorFlow Lite Micro failed on the same inputs")
+    expected = np.stack([r.data["arrays"]["output_0"].reshape(-1) for r in results])
+    same = bool(np.array_equal(got.reshape(expected.shape).astype(expected.dtype), expected))
+    if same:
+        return TargetCheck(target, True, None, None)
+    return TargetCheck(
+        target,
+        False,
+        None,
+        f"ran, but its outputs differ from TensorFlow Lite Micro's on {len(inputs)} inputs",
     )
 
 

@@ -17,7 +17,9 @@ def inspect(
     model: Path = typer.Argument(..., help="A .tflite file."),
     as_json: AsJson = False,
 ) -> None:
-    """Describe a .tflite model and check, by running it, whether TFLite Micro and LiteRT can."""
+    """Describe a .tflite model and check, by running it, whether TFLite Micro, LiteRT and edgeq's C
+    engine run it."""
+    from edgeq.inspection import ENGINE_RUN_SAMPLES
     from edgeq.inspection import inspect as inspect_model
 
     result = inspect_model(model)
@@ -71,7 +73,25 @@ def inspect(
     else:
         op = f" (op {tflm.failing_op})" if tflm.failing_op else ""
         stdout.print(f"TFLite Micro: [red]does not run[/red]{op}: {tflm.reason}")
+    twin = result.tflm_int8_twin
+    if twin is not None:
+        stdout.print(
+            f"TFLite Micro, int4 weights unpacked to int8 (the int8 twin): runs; minimum tensor arena "
+            f"{twin.arena.minimum_bytes:,} bytes, and twice the weights' flash"
+            if twin.runs and twin.arena is not None
+            else f"TFLite Micro, int4 weights unpacked to int8: does not run either: {twin.reason}"
+        )
     stdout.print(result.engine.summary())
+    run = result.engine_run
+    if run is not None:
+        checked = f"{ENGINE_RUN_SAMPLES} seeded inputs, against TensorFlow Lite Micro" + (
+            " on the int8 twin" if twin is not None else ""
+        )
+        stdout.print(
+            f"edgeq C engine: runs (compiled with gcc here; outputs identical on {checked})"
+            if run.runs
+            else f"edgeq C engine: [red]not checked by running[/red]: {run.reason}"
+        )
     litert = result.litert
     stdout.print(
         "LiteRT CPU: runs" if litert.runs else f"LiteRT CPU: [red]does not run[/red]: {litert.reason}"

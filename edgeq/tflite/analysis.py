@@ -164,10 +164,16 @@ class QuantizationSummary:
 
     @property
     def scheme(self) -> str:
-        """int8, int16x8, float16 weights, dynamic range, float32 or mixed."""
+        """int8, int16x8, int4 weights, float16 weights, dynamic range, float32 or mixed."""
         acts, weights = set(self.activation_dtypes), set(self.weight_dtypes) - {"int32", "int64"}
         if acts <= {"int8"} and weights <= {"int8"}:
             return "int8"
+        if acts <= {"int8"} and "int4" in weights and weights <= {"int8", "int4"}:
+            return "int4 weights, int8 activations" + (" (some int8 weights)" if "int8" in weights else "")
+        low = weights & {"int4", "int2"}
+        if "float32" in acts and low and weights <= {"int8", "int4", "int2", "float32", "float16"}:
+            bits = "/".join(sorted(low))
+            return f"dynamic range ({bits} weights, float activations)"
         if "int16" in acts and acts <= {"int16", "int8", "int32"} and weights <= {"int8"}:
             return "int16x8"
         if acts <= {"float32"} and weights == {"float16"}:
@@ -209,7 +215,7 @@ def quantization_summary(graph: ModelGraph) -> QuantizationSummary:
     for tensor in subgraph.tensors:
         if tensor.index in parameters:
             weights[tensor.dtype] += 1
-            if tensor.dtype in ("int8", "int16", "int4"):
+            if tensor.dtype in ("int8", "int16", "int4", "int2"):
                 if tensor.quantization is not None and tensor.quantization.per_channel:
                     per_channel += 1
                 else:

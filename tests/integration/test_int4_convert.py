@@ -10,6 +10,7 @@ import pytest
 
 from edgeq.api import convert
 from edgeq.cli import run
+from edgeq.inspection import inspect
 from edgeq.tflite import read_tflite
 
 WEIGHT_OPS = ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED")
@@ -62,7 +63,9 @@ def test_the_ad_autoencoder_in_int4_and_dynamic_int4_is_under_0_17x_float32_with
     assert any("ai-edge-quantizer" in note for note in result.mode("int4").notes)
 
 
-def test_the_digits_cnn_in_int4_keeps_its_top1_and_every_weight_op_is_int4(digits_model, digits_split):
+def test_the_digits_cnn_in_int4_keeps_its_top1_and_every_weight_op_is_int4(
+    tmp_path, digits_model, digits_split
+):
     calib, test = digits_split
     result = convert(digits_model, calib=calib, eval=test, mode="float32,int4,dynamic-int4", scale=1 / 16)
     float32 = result.mode("float32")
@@ -75,6 +78,17 @@ def test_the_digits_cnn_in_int4_keeps_its_top1_and_every_weight_op_is_int4(digit
         assert drop is not None and drop <= 3.0, (key, drop)
     note = next(note for note in int4.notes if "ai-edge-quantizer" in note)
     assert "int4 weights on CONV_2D, DEPTHWISE_CONV_2D, FULLY_CONNECTED (per channel)" in note
+    # which runtimes run it, decided by running it
+    path = tmp_path / "digits_int4.tflite"
+    path.write_bytes(int4.tflite)
+    inspected = inspect(path)
+    assert inspected.quantization.scheme == "int4 weights, int8 activations"
+    assert not inspected.tflm.runs and inspected.tflm.failing_op == "FULLY_CONNECTED"
+    assert inspected.tflm_int8_twin is not None and inspected.tflm_int8_twin.runs
+    assert inspected.litert.runs
+    assert inspected.engine.supported and inspected.engine_run is not None and inspected.engine_run.runs
+    targets = inspected.to_dict()["targets"]
+    assert targets["tflm_int8_twin"]["runs"] and targets["edgeq_c_engine_run"]["runs"]
 
 
 def test_blockwise_dynamic_int4_is_evaluated_with_the_kernels_phones_run(digits_model, digits_split):
