@@ -76,11 +76,6 @@ def order_depthwise(taps: np.ndarray) -> np.ndarray:
     return np.concatenate([words, rest])
 
 
-def signed_bytes(values: np.ndarray) -> np.ndarray:
-    """uint8 values as the int8 a C ``int8_t`` array holds."""
-    return np.asarray(values, dtype=np.uint8).view(np.int8)
-
-
 def _scales(b: Builder, op: Operator, channels: int) -> tuple[list[object], bool]:
     """Output offset, clamp range, multipliers (int32) and shifts (int8)."""
     prefix = b.prefix(op)
