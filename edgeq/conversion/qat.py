@@ -24,10 +24,13 @@ learned ranges as constants; the TFLite converter turns fake-quant ops into quan
 parameters, so the .tflite file computes what training saw.
 
 4-bit weights go the same way, exactly: the export graph holds each kernel already on its 4-bit
-grid (every value k * s, k in -7..7, s the channel's 4-bit step) behind an 8-bit narrow-range fake
-quant whose limit is 127 * s, so the converter stores int8 values k with scale s; those constants
-are then stored as INT4 (``edgeq.tflite.rewrite.pack_int4_weights``). TF 2.21's converter writes no
-INT4 tensor itself.
+grid (every value k * s, k in -7..7, s the channel's 4-bit step). A convolution's grid sits behind
+an 8-bit narrow-range fake quant whose limit is 127 * s, so the converter stores int8 values k with
+scale s. A dense kernel goes in without fake quant (the converter cannot lay out a per-channel
+fake-quantized matmul kernel), is quantized per channel by its largest value, and its int8 values
+are mapped back to k and its scales to s after conversion (its bias enters pre-scaled so its int32
+values need no change). The int8 constants are then stored as INT4
+(``edgeq.tflite.rewrite.pack_int4_weights``): TF 2.21's converter writes no INT4 tensor itself.
 """
 
 from __future__ import annotations
