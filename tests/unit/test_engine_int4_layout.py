@@ -27,7 +27,8 @@ def _step(word: np.ndarray) -> list[int]:
 
 
 def _read_rows(data: np.ndarray, rows: int, depth: int, block: int) -> np.ndarray:
-    """What s4_fc_row (block 4) / s4_conv_columns (block 2) multiply each row's inputs with."""
+    """What s4_fc_row (block 4 on the DSP path, 1 elsewhere) / s4_conv_columns (block 2) multiply
+    each row's inputs with."""
     steps, rest = divmod(depth, 8)
     tail = (rest + 1) // 2
     matrix = np.zeros((rows, depth), np.int64)
@@ -49,7 +50,7 @@ def _read_rows(data: np.ndarray, rows: int, depth: int, block: int) -> np.ndarra
     return matrix
 
 
-@pytest.mark.parametrize("block", [2, 4])
+@pytest.mark.parametrize("block", [1, 2, 4])
 @pytest.mark.parametrize(("rows", "depth"), [(8, 16), (13, 63), (7, 27), (5, 4), (6, 3), (9, 15)])
 def test_row_layout_reads_back_as_the_weights(rows, depth, block):
     rng = np.random.default_rng(rows * depth)

@@ -7,14 +7,16 @@ j + 4 in its high nibble. ``W & 0xF0F0F0F0`` and ``(W << 4) & 0xF0F0F0F0`` are t
 16 * weight each, which the DSP path widens with SXTB16 to line up with SXTB16 of two input
 words; the sums are multiples of 16 and are shifted right by 4 at the end (exact; the generator
 checks the int32 bound). Rows are grouped as the int8 kernels group them (``interleave``: 4 units
-for FULLY_CONNECTED, 2 output channels for CONV_2D); the depth left over after the steps is
-packed two per byte, low nibble first, row after row. A depthwise convolution stores, per group
-of 8 channels, one word per tap (channel j low, j + 4 high), then the other channels' taps as
-one run of nibbles.
+for FULLY_CONNECTED on the DSP path, 2 output channels for CONV_2D); the portable fully connected
+kernel reads row after row (a smaller loop, for cores without the DSP extension). The depth left
+over after the steps is packed two per byte, low nibble first, row after row. A depthwise
+convolution stores, per group of 8 channels, one word per tap (channel j low, j + 4 high), then
+the other channels' taps as one run of nibbles.
 
-Per-channel shifts are stored as int8 (they lie in [-31, 30]), so that the constants other than
-the weights do not eat the halved weights' savings. The input offset is folded into the bias
-exactly as for int8 (``core._folded``), and the scratch buffers are the int8 kernels' own.
+Per-channel shifts are stored as int8 (TFLite's shifts lie far inside its range, checked), so
+that the constants other than the weights do not eat the halved weights' savings. The input
+offset is folded into the bias exactly as for int8 (``core._folded``); the scratch buffers are
+the int8 kernels' own.
 
 Where the packed kernels do not apply (a depth multiplier above 1, asymmetric weights, a depth
 whose 16x-scaled sum could overflow int32) the int8 lowering runs on the unpacked values instead.
@@ -26,6 +28,7 @@ import numpy as np
 
 from edgeq.engine.lowering import Builder, Layer, interleave
 from edgeq.engine.params import requantize_params
+from edgeq.errors import UnsupportedError
 from edgeq.tflite.graph import Operator, Subgraph, pack_int4
 
 GROUP = "core_s4"
@@ -82,6 +85,8 @@ def _scales(b: Builder, op: Operator, channels: int) -> tuple[list[object], bool
     params = requantize_params(b.subgraph, op)
     per_channel = len(params.multipliers) > 1
     copies = 1 if per_channel else channels
+    if not all(-128 <= shift <= 127 for shift in params.shifts):
+        raise UnsupportedError(f"op {op.index} ({op.opcode}) has a requantization shift beyond int8")
     return [
         params.output_zero_point,
         params.activation_min,
@@ -102,7 +107,7 @@ def fully_connected(b: Builder, op: Operator, matrix: np.ndarray, folded: tuple[
         depth,
         units,
         *scales[:3],
-        b.array(f"{b.prefix(op)}_weights", "uint8_t", order_rows(matrix, 4)),
+        b.array(f"{b.prefix(op)}_weights", "uint8_t", order_rows(matrix, 4 if b.path.name == "dsp" else 1)),
         bias,
         *scales[3:],
         fast,
