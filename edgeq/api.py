@@ -124,10 +124,23 @@ def convert(
         stem = _file_stem(source.path)
         smoke_input = _smoke_input(calibration_set, evaluation_set)
         say("converting " + ", ".join(v.label for v in variants) + " (in a child process)")
+        # --max-drop on int4 quantizes the float32 file again and again: convert it too
+        float32_variant = Variant("float32", "float32")
+        extra = (
+            (float32_variant,)
+            if _lowbit_search(variants, max_drop) and float32_variant not in variants
+            else ()
+        )
         conversions = convert_isolated(
-            source, variants, calibration_set.x if calibration_set else None, static_batch,
+            source, variants + extra, calibration_set.x if calibration_set else None, static_batch,
             per_channel_dense, unsafe, custom_objects, converter,
         )  # fmt: skip
+    float32_file = next(
+        (c.tflite for v, c in zip(variants + extra, conversions, strict=True)
+         if v == float32_variant and not isinstance(c, Refusal)),
+        None,
+    )  # fmt: skip
+    conversions = conversions[: len(variants)]
     results: list[ModeResult] = []
     failures: list[ModeFailure] = []
     for variant, converted in zip(variants, conversions, strict=True):
@@ -159,12 +172,23 @@ def convert(
     if not results:
         first = next(c for c in conversions if isinstance(c, Refusal))
         raise first.error
-    if (layer_report or max_drop is not None) and not any(m.scheme == "int8" for m in results):
+    int8_search = layer_report or (max_drop is not None and any(v.scheme == "int8" for v in variants))
+    if int8_search and not any(m.scheme == "int8" for m in results):
         int8_failure = next(f for f in failures if f.scheme == "int8")
         raise UnsupportedError(f"--layer-report and --max-drop need the int8 mode: {int8_failure.reason}")
 
-    layer_errors = mixed = None
-    if layer_report or max_drop is not None:
+    layer_errors = mixed = lowbit_mixed = None
+    int4 = next((m for m in results if m.scheme == "int4"), None)
+    if _lowbit_search(variants, max_drop) and int4 is not None and float32_file is not None:
+        assert evaluation_set is not None and reference is not None and reference_outputs is not None
+        assert calibration_set is not None and max_drop is not None
+        lowbit_mixed, chosen4 = _lowbit_max_drop(
+            source, float32_file, calibration_set.x, int4, max_drop, reference, evaluation_set,
+            reference_outputs, f"{stem}_int4_mixed.tflite", say, max_trials,
+        )  # fmt: skip
+        if chosen4 is not None:
+            results.append(chosen4)
+    if int8_search:
         int8 = next(m for m in results if m.scheme == "int8")
         assert calibration_set is not None
         debug = evaluation_set.x if evaluation_set is not None else calibration_set.x
@@ -200,6 +224,56 @@ def convert(
         layer_errors=layer_errors,
         mixed_precision=mixed,
         failures=tuple(failures),
+        lowbit_mixed=lowbit_mixed,
+    )
+
+
+def _lowbit_search(variants: Sequence[Variant], max_drop: float | None) -> bool:
+    return max_drop is not None and any(v.scheme == "int4" for v in variants)
+
+
+def _lowbit_max_drop(
+    source: Any,
+    float32: bytes,
+    calibration: np.ndarray,
+    int4: ModeResult,
+    budget: float,
+    reference: Any,
+    evaluation_set: Dataset,
+    reference_outputs: list[np.ndarray],
+    file_name: str,
+    say: Progress,
+    max_trials: int,
+) -> tuple[Any, ModeResult | None]:
+    """``--max-drop`` on int4 (see ``edgeq.conversion.lowbit_search``), ops named by Keras layer."""
+    from edgeq.conversion.lowbit import CalibratedLowBit
+    from edgeq.conversion.lowbit_search import lowbit_mixed_precision
+    from edgeq.conversion.sensitivity import keras_layers_by_op
+    from edgeq.tflite.reader import read_tflite
+
+    names: dict[str, str] = {}
+    if source.keras_model is not None:
+        graph = read_tflite(float32, "float32")
+        try:
+            layers = keras_layers_by_op(graph, source.keras_model)
+        except Exception:  # naming is a courtesy: an unusual graph keeps op numbers only
+            layers = {}
+        for op in graph.main.operators:
+            if layers.get(op.index):
+                names[graph.main.tensors[op.outputs[0]].name] = layers[op.index][0]
+    say("--max-drop: calibrating the float32 file once for the int4 search")
+    calibrated = CalibratedLowBit(float32, calibration)
+    return lowbit_mixed_precision(
+        calibrated,
+        int4,
+        budget,
+        reference,
+        evaluation_set,
+        reference_outputs,
+        file_name,
+        say,
+        names,
+        max_trials,
     )
 
 
@@ -503,8 +577,11 @@ def check_accuracy_options(
     if not (layer_report or max_drop is not None):
         return
     option = "--max-drop" if max_drop is not None else "--layer-report"
-    if not any(v.scheme == "int8" for v in variants):
-        raise InputError(f"{option} works on full int8: add int8 to --mode")
+    wanted = ("int8", "int4") if max_drop is not None and not layer_report else ("int8",)
+    if not any(v.scheme in wanted for v in variants):
+        raise InputError(
+            f"{option} works on full int8" + (" or int4" if len(wanted) > 1 else "") + ": add it to --mode"
+        )
     if max_drop is not None:
         if not has_eval:
             raise InputError("--max-drop needs evaluation data to measure the drop: pass --eval FILE")

@@ -457,7 +457,7 @@ def lowbit_note(variant: Variant, tflite: bytes, calibration: np.ndarray | None)
         samples = 0 if calibration is None else len(calibration)
         return (
             f"{made}: {describe_weights(tflite)} ({grain}); int8 activations calibrated on {samples} samples "
-            "(min/max); int8 input/output"
+            "(global min/max, as TFLiteConverter); int8 input/output"
         )
     return f"{made}: {describe_weights(tflite)} ({grain}); float activations, quantized at run time by LiteRT"
 

@@ -13,7 +13,7 @@ from edgeq.results import schema
 from edgeq.results.evaluation import Evaluation
 from edgeq.results.layers import LayerError, ranked
 from edgeq.results.markdown import to_markdown
-from edgeq.results.mixed import MixedPrecision
+from edgeq.results.mixed import LowBitMix, MixedPrecision
 from edgeq.results.qat import QATReport
 from edgeq.runtimes.tensors import TensorInfo
 
@@ -172,6 +172,7 @@ class ConvertResult:
     layer_errors: tuple[LayerError, ...] | None = None
     mixed_precision: MixedPrecision | None = None
     qat: QATReport | None = None
+    lowbit_mixed: LowBitMix | None = None  # --max-drop on int4
     failures: tuple[ModeFailure, ...] = ()
 
     @property
@@ -226,6 +227,7 @@ class ConvertResult:
             "layer_errors": self._ranked_layer_errors(),
             "mixed_precision": self.mixed_precision.to_dict() if self.mixed_precision else None,
             "qat": self.qat.to_dict() if self.qat else None,
+            "lowbit_mixed_precision": self.lowbit_mixed.to_dict() if self.lowbit_mixed else None,
             "environment": self.environment,
         }
 
@@ -259,6 +261,9 @@ class ConvertResult:
             if data.get("mixed_precision")
             else None,
             qat=QATReport.from_dict(data["qat"]) if data.get("qat") else None,
+            lowbit_mixed=LowBitMix.from_dict(data["lowbit_mixed_precision"])
+            if data.get("lowbit_mixed_precision")
+            else None,
             failures=tuple(ModeFailure.from_dict(f) for f in data.get("failed_modes") or ()),
         )
 

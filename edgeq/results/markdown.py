@@ -185,6 +185,16 @@ def accuracy_lines(result: ConvertResult) -> list[str]:
             lines.append(f"Float kernels the mixed model needs: {kernels}.")
             if mixed.tflm is not None:
                 lines.append("TensorFlow Lite Micro: " + _tflm_sentence(mixed.tflm) + ".")
+    lowbit = result.lowbit_mixed
+    if lowbit is not None:
+        tried = len(lowbit.trials) + len(lowbit.sensitivity)
+        lines.append(
+            f"--max-drop {lowbit.budget:g} on int4 ({lowbit.metric}): {lowbit.message}; "
+            f"{tried} conversion(s) tried."
+        )
+        if lowbit.sensitivity:
+            worst = ", ".join(f"{op} {value:.3f}" for op, value in lowbit.sensitivity[:3])
+            lines.append(f"Most sensitive to int4 weights (alone at int4, the rest int8): {worst}.")
     qat = result.qat
     if qat is not None:
         final = {key: values[-1] for key, values in qat.history.items() if values}

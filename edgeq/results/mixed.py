@@ -106,3 +106,87 @@ class MixedPrecision:
             message=str(data["message"]),
             io=str(data.get("io", "int8")),
         )
+
+
+@dataclass(frozen=True)
+class LowBitTrial:
+    """One candidate of the int4 search: ops given int8 weights, ops kept in float, its metric."""
+
+    int8_ops: tuple[str, ...]
+    float_ops: tuple[str, ...]
+    metric: float
+    size_bytes: int
+    meets: bool
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "int8_ops": list(self.int8_ops),
+            "float_ops": list(self.float_ops),
+            "metric": round(self.metric, 6),
+            "size_bytes": self.size_bytes,
+            "meets_budget": self.meets,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> LowBitTrial:
+        return cls(
+            int8_ops=tuple(data["int8_ops"]), float_ops=tuple(data["float_ops"]),
+            metric=float(data["metric"]), size_bytes=int(data["size_bytes"]),
+            meets=bool(data["meets_budget"]),
+        )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class LowBitMix:
+    """The outcome of ``--max-drop`` on int4: which ops went from int4 to int8 weights (then, if that
+    was not enough, which went to float), what that cost. ``outcome``: ``int4`` (plain int4 meets
+    the budget), ``mixed`` or ``unreachable``. ``sensitivity``: each int4 op's metric when it alone
+    has int4 weights (every other op int8), most harmful first; ops are named
+    ``op N OPCODE (keras layer)``."""
+
+    budget: float
+    metric: str
+    outcome: str
+    int4_value: float
+    value: float | None
+    int8_ops: tuple[str, ...]
+    float_ops: tuple[str, ...]
+    mode_key: str | None
+    int4_size_bytes: int
+    int8_size_bytes: int | None  # every weight op at int8 (the search's other end)
+    size_bytes: int | None
+    sensitivity: tuple[tuple[str, float], ...]
+    trials: tuple[LowBitTrial, ...]
+    message: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "budget": self.budget,
+            "metric": self.metric,
+            "outcome": self.outcome,
+            "int4_value": round(self.int4_value, 6),
+            "value": round(self.value, 6) if self.value is not None else None,
+            "int8_ops": list(self.int8_ops),
+            "float_ops": list(self.float_ops),
+            "mode": self.mode_key,
+            "int4_size_bytes": self.int4_size_bytes,
+            "all_int8_size_bytes": self.int8_size_bytes,
+            "size_bytes": self.size_bytes,
+            "sensitivity": [{"op": op, "metric": round(value, 6)} for op, value in self.sensitivity],
+            "conversions_tried": len(self.trials) + len(self.sensitivity),
+            "trials": [trial.to_dict() for trial in self.trials],
+            "message": self.message,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> LowBitMix:
+        return cls(
+            budget=float(data["budget"]), metric=str(data["metric"]), outcome=str(data["outcome"]),
+            int4_value=float(data["int4_value"]), value=data.get("value"),
+            int8_ops=tuple(data.get("int8_ops") or ()), float_ops=tuple(data.get("float_ops") or ()),
+            mode_key=data.get("mode"), int4_size_bytes=int(data["int4_size_bytes"]),
+            int8_size_bytes=data.get("all_int8_size_bytes"), size_bytes=data.get("size_bytes"),
+            sensitivity=tuple((str(s["op"]), float(s["metric"])) for s in data.get("sensitivity") or ()),
+            trials=tuple(LowBitTrial.from_dict(trial) for trial in data.get("trials") or ()),
+            message=str(data["message"]),
+        )  # fmt: skip
