@@ -7,6 +7,9 @@
 * ``mve``: Helium (M-profile Vector Extension, Cortex-M55, M85): 16 int8 lanes per vector, via
   ``arm_mve.h``.
 
+Packed int4 weights (``edgeq.engine.ops.int4``) have portable and DSP loops; the mve path uses
+the portable int4 loops.
+
 A path is chosen when the engine is generated, because the weights are stored in the order that
 path's kernels read them; the generated kernels refuse (``#error``) a compiler that targets a core
 without the path's instructions.

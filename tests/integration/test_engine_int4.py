@@ -1,7 +1,8 @@
 """The engine's packed int4 kernels (edgeq.engine.ops.int4) on int4 files from ``quantize_lowbit``:
 byte for byte against TensorFlow Lite Micro on each file's int8 twin (TFLM refuses the int4 file
-itself), on the host (portable path) and on emulated cortex-m4 (DSP path) and cortex-m0 (portable,
-ARMv6-M); about half the int8 engine's constants, and no more RAM.
+itself), on the host (portable path) and on emulated cortex-m4 (DSP path), cortex-m0 (portable,
+ARMv6-M) and cortex-m55 (the Helium path, which uses the portable int4 loops); about half the
+int8 engine's constants, and no more RAM.
 
 The models are tiny Keras models built in memory whose shapes reach every branch of the kernels:
 depths that are not multiples of 8 (and of 4), odd channel counts, channel counts below and above
@@ -145,11 +146,15 @@ def test_int4_engine_has_about_half_the_constants_and_no_more_ram(files, path):
           f"RAM {s4.arena_bytes:,} vs {s8.arena_bytes:,} B")  # fmt: skip
 
 
-def test_int4_engines_are_bit_exact_on_cortex_m4_and_cortex_m0(files, tmp_path):
+def test_int4_engines_are_bit_exact_on_cortex_m4_m0_and_m55(files, tmp_path):
     for tool in ("arm-none-eabi-gcc", "arm-none-eabi-size", "qemu-system-arm"):
         require_tool(tool)
     models = _converted(files)
-    boards = {"cortex-m4": "dsp", "cortex-m0": "portable"}
+    boards = {
+        "cortex-m4": "dsp",
+        "cortex-m0": "portable",
+        "cortex-m55": "mve",
+    }  # mve: the portable int4 loops
     with ThreadPoolExecutor(len(boards) + 1) as pool:
         tflm = pool.submit(tflm_outputs, models)
         runs = {board: pool.submit(run_on_board, models, BOARDS[board], tmp_path / board) for board in boards}

@@ -18,6 +18,9 @@ that the constants other than the weights do not eat the halved weights' savings
 offset is folded into the bias exactly as for int8 (``core._folded``); the scratch buffers are
 the int8 kernels' own.
 
+The portable and DSP paths have their own int4 loops; the Helium (mve) path uses the portable
+int4 loops (with the int8 Helium kernels' scratch: one im2col column at a time).
+
 Where the packed kernels do not apply (a depth multiplier above 1, asymmetric weights, a depth
 whose 16x-scaled sum could overflow int32) the int8 lowering runs on the unpacked values instead.
 """
