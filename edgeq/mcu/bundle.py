@@ -191,6 +191,12 @@ def export_mcu(
     report = check_tflm(tflite)
     if not report.runs or report.arena is None:
         op = f" at op {report.failing_op}" if report.failing_op else ""
+        if any(t.dtype == "int4" and t.is_constant for t in graph.main.tensors):
+            raise UnsupportedError(
+                f"TensorFlow Lite Micro cannot run {model_path}{op}: this TFLite Micro refuses int4 "
+                "FULLY_CONNECTED weights; use --template c (edgeq's engine reads the int4 weights as they "
+                "are) or convert with --mode int8"
+            )
         raise UnsupportedError(f"TensorFlow Lite Micro cannot run {model_path}{op}: {report.reason}")
     measured = report.arena.minimum_bytes
     margin = default_margin(measured) if arena_margin is None else arena_margin

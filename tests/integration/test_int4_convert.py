@@ -64,7 +64,7 @@ def test_the_ad_autoencoder_in_int4_and_dynamic_int4_is_under_0_17x_float32_with
 
 
 def test_the_digits_cnn_in_int4_keeps_its_top1_and_every_weight_op_is_int4(
-    tmp_path, digits_model, digits_split
+    tmp_path, capsys, digits_model, digits_split
 ):
     calib, test = digits_split
     result = convert(digits_model, calib=calib, eval=test, mode="float32,int4,dynamic-int4", scale=1 / 16)
@@ -89,6 +89,13 @@ def test_the_digits_cnn_in_int4_keeps_its_top1_and_every_weight_op_is_int4(
     assert inspected.engine.supported and inspected.engine_run is not None and inspected.engine_run.runs
     targets = inspected.to_dict()["targets"]
     assert targets["tflm_int8_twin"]["runs"] and targets["edgeq_c_engine_run"]["runs"]
+    # firmware: edgeq's engine takes it; a TensorFlow Lite Micro template is refused with the way out
+    assert run(["export", "mcu", str(path), "--template", "c", "-o", str(tmp_path / "fw")]) == 0
+    assert (tmp_path / "fw" / "digits_int4.c").is_file()
+    capsys.readouterr()
+    assert run(["export", "mcu", str(path), "--template", "plain", "-o", str(tmp_path / "plain")]) == 2
+    assert "refuses int4 FULLY_CONNECTED weights; use --template c" in capsys.readouterr().err
+    assert not (tmp_path / "plain").exists()
 
 
 def test_blockwise_dynamic_int4_is_evaluated_with_the_kernels_phones_run(digits_model, digits_split):
