@@ -245,3 +245,20 @@ def lowbit_weight_ops(tflite: bytes) -> list[tuple[int, str, str]]:
         for op in main.operators
         if op.opcode in WEIGHT_OPS and len(op.inputs) > 1 and main.tensors[op.inputs[1]].dtype == "int4"
     ]
+
+
+def int2_zero_share(tflite: bytes) -> float | None:
+    """The share of the file's int2 weights that are 0 (values pack four per byte, lowest bits
+    first; a 2-bit symmetric weight is -1, 0 or 1 times its channel's scale); None without int2."""
+    from edgeq.tflite import read_tflite
+
+    zeros = total = 0
+    for tensor in read_tflite(tflite, "int2 file").main.tensors:
+        if tensor.dtype != "int2" or tensor.data is None:
+            continue
+        packed = np.frombuffer(tensor.data, dtype=np.uint8)
+        fields = np.stack([(packed >> shift) & 0b11 for shift in (0, 2, 4, 6)], axis=1).reshape(-1)
+        fields = fields[: tensor.elements]
+        zeros += int((fields == 0).sum())
+        total += int(fields.size)
+    return zeros / total if total else None

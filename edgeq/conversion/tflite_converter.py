@@ -449,7 +449,7 @@ def lowbit_note(variant: Variant, tflite: bytes, calibration: np.ndarray | None)
     """How a low-bit file was made and which ops got which weights (read from the file)."""
     from importlib.metadata import version
 
-    from edgeq.conversion.lowbit import describe_weights
+    from edgeq.conversion.lowbit import describe_weights, int2_zero_share
 
     made = f"TFLiteConverter float32, then ai-edge-quantizer {version('ai-edge-quantizer')}"
     grain = f"in blocks of {variant.block}" if variant.block else "per channel"
@@ -459,7 +459,14 @@ def lowbit_note(variant: Variant, tflite: bytes, calibration: np.ndarray | None)
             f"{made}: {describe_weights(tflite)} ({grain}); int8 activations calibrated on {samples} samples "
             "(global min/max, as TFLiteConverter); int8 input/output"
         )
-    return f"{made}: {describe_weights(tflite)} ({grain}); float activations, quantized at run time by LiteRT"
+    note = f"{made}: {describe_weights(tflite)} ({grain}); float activations, quantized at run time by LiteRT"
+    zeros = int2_zero_share(tflite) if variant.scheme == "dynamic-int2" else None
+    if zeros is not None:
+        note += (
+            f"; a 2-bit weight is -1, 0 or +1 times its channel's scale, and {zeros:.0%} of this model's "
+            "int2 weights are 0"
+        )
+    return note
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@ against float32, accuracy / rel L2 in the table, the runtimes that run them, one
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -60,6 +61,8 @@ def test_the_ad_autoencoder_in_int4_and_dynamic_int4_is_under_0_17x_float32_with
     int2 = result.mode("dynamic_int2")
     assert _weight_dtypes(int2.tflite) == {"FULLY_CONNECTED": {"int2"}}
     assert int2.size_bytes < result.mode("dynamic_int4").size_bytes
+    zeros = next(note for note in int2.notes if "int2 weights are 0" in note)
+    assert re.search(r"and \d+% of this model's int2 weights are 0", zeros), zeros
     assert any("ai-edge-quantizer" in note for note in result.mode("int4").notes)
 
 
