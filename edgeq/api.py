@@ -481,7 +481,7 @@ def qat(
 
 def check_qat_options(weight_bits: int, io: str) -> None:
     """InputError unless ``weight_bits`` is one edgeq qat trains with (8, 4) and fits ``io``."""
-    from edgeq.conversion.qat import WEIGHT_BITS
+    from edgeq.conversion.qat_weights import WEIGHT_BITS
 
     if weight_bits not in WEIGHT_BITS:
         raise InputError(

@@ -40,6 +40,14 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from edgeq.conversion.qat_weights import (
+    INT4_LEVELS,
+    INT8_LEVELS,
+    check_weight_bits,
+    export_int4_weights,
+    int4_grid,
+    quantize_weights,
+)
 from edgeq.conversion.quiet import import_tensorflow, quiet
 from edgeq.errors import ConversionError, UnsupportedError
 from edgeq.results.qat import QATLayer
@@ -48,9 +56,6 @@ if TYPE_CHECKING:
     from edgeq.results.convert import ModeResult
 
 EMA_MOMENTUM = 0.99
-WEIGHT_BITS = (8, 4)
-INT8_LEVELS, INT4_LEVELS = 127, 7  # the largest magnitude of symmetric narrow-range weights
-WEIGHT_OPS = ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED")  # their input 1 is the weights
 BN_ABSORBING = ("Conv2D", "DepthwiseConv2D", "Dense")
 PASS_THROUGH = ("MaxPooling2D", "AveragePooling2D", "GlobalAveragePooling2D", "Flatten", "Reshape")
 SUPPORTED_LAYERS = (
@@ -471,72 +476,6 @@ def _sum(terms: list[Any]) -> Any:
     return total
 
 
-def check_weight_bits(bits: int) -> None:
-    """ValueError unless ``bits`` is one of WEIGHT_BITS."""
-    if bits not in WEIGHT_BITS:
-        raise ValueError(f"weight bits must be one of {', '.join(map(str, WEIGHT_BITS))}, got {bits}")
-
-
-def quantize_weights(kind: str, kernel: Any, bits: int = 8) -> Any:
-    """Symmetric fake quantization of a kernel: 8 bits (-127..127) per output channel except for
-    Dense (per tensor), 4 bits (-7..7) per output channel for every kind."""
-    tf = import_tensorflow()
-    if kind == "Dense" and bits == 8:
-        limit = tf.maximum(tf.stop_gradient(tf.reduce_max(tf.abs(kernel))), 1e-8)
-        return tf.quantization.fake_quant_with_min_max_vars(
-            kernel, -limit, limit, num_bits=8, narrow_range=True
-        )
-    flat = _channels_last(kind, kernel)
-    limit = tf.stop_gradient(_channel_limits(flat))
-    quantized = tf.quantization.fake_quant_with_min_max_vars_per_channel(
-        flat, -limit, limit, num_bits=bits, narrow_range=True
-    )
-    return tf.reshape(quantized, kernel.shape)
-
-
-def int4_grid(kind: str, kernel: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``kernel`` fake-quantized to 4 bits as in training (every value k * step, k in -7..7) and
-    each output channel's 4-bit step (eager: call it outside a traced graph)."""
-    tf = import_tensorflow()
-    value = tf.constant(kernel, tf.float32)
-    grid = quantize_weights(kind, value, bits=4).numpy()
-    return grid, (_channel_limits(_channels_last(kind, value)) / INT4_LEVELS).numpy()
-
-
-def export_int4_weights(kind: str, grid: np.ndarray, step: np.ndarray, bias: np.ndarray) -> tuple[Any, Any]:
-    """The export graph's kernel and bias for 4-bit weights (``grid``, ``step``: see int4_grid).
-
-    Convolutions: the grid behind an 8-bit narrow-range per-channel fake quant whose limit is 127
-    four-bit steps, which the converter turns into int8 values -7..7 with the 4-bit scale.
-    Dense: the converter cannot quantize a per-channel fake-quantized matmul kernel (its transpose
-    to FULLY_CONNECTED's layout fails: "mismatched quantized axes"), so the grid goes in without
-    fake quant; the converter then scales each channel by its largest value (7 steps) to 127, and
-    ``_fully_connected_onto_int4`` maps the int8 values back to -7..7. The bias goes in scaled by
-    7 / 127 so that its int32 values come out on the 4-bit scale (input scale x step)."""
-    tf = import_tensorflow()
-    if kind == "Dense":
-        return tf.constant(grid), tf.constant(bias * np.float32(INT4_LEVELS / INT8_LEVELS))
-    limit = tf.constant(INT8_LEVELS * step, tf.float32)
-    quantized = tf.quantization.fake_quant_with_min_max_vars_per_channel(
-        _channels_last(kind, tf.constant(grid)), -limit, limit, num_bits=8, narrow_range=True
-    )
-    return tf.reshape(quantized, grid.shape), tf.constant(bias)
-
-
-def _channels_last(kind: str, kernel: Any) -> Any:
-    """The kernel with its output channels on the last axis (a depthwise kernel's channel and
-    multiplier axes merged, as TFLite stores it)."""
-    tf = import_tensorflow()
-    return tf.reshape(kernel, (*kernel.shape[:2], 1, -1)) if kind == "DepthwiseConv2D" else kernel
-
-
-def _channel_limits(flat: Any) -> Any:
-    """The largest magnitude in each output channel (at least 1e-8: an all-zero channel keeps a scale)."""
-    tf = import_tensorflow()
-    axes = tuple(range(len(flat.shape) - 1))
-    return tf.maximum(tf.reduce_max(tf.abs(flat), axis=axes), 1e-8)
-
-
 def linear_op(kind: str, config: dict, x: Any, kernel: Any) -> Any:
     """The convolution or matrix product of a Conv2D / DepthwiseConv2D / Dense layer."""
     tf = import_tensorflow()
@@ -630,59 +569,17 @@ def export_qat(qat: Any, io_type: str = "int8", weight_bits: int = 8) -> bytes:
         except Exception as exc:  # the converter raises several types; all mean it failed
             raise ConversionError(f"the TFLite converter failed on the QAT model ({exc})") from exc
     _check_all_integer(tflite)
-    return _pack_int4(_fully_connected_onto_int4(tflite)) if weight_bits == 4 else tflite
+    return _onto_int4(tflite) if weight_bits == 4 else tflite
 
 
-def _fully_connected_onto_int4(tflite: bytes) -> bytes:
-    """``tflite`` with each FULLY_CONNECTED's per-channel int8 weights ``round(k * 127 / 7)`` (a
-    4-bit grid converted without fake quant: see export_int4_weights) stored as ``k`` with 7 / 127
-    of the scale; bias scales follow (their int32 values are already on that scale).
+def _onto_int4(tflite: bytes) -> bytes:
+    """The converted 4-bit QAT file with its FULLY_CONNECTED weights mapped back from the converter's
+    int8 values onto -7..7 (see export_int4_weights) and every weight op's weights stored as INT4."""
+    from edgeq.tflite.rewrite import pack_int4_weights, regrid_fully_connected, weight_tensor_names
 
-    Raises ConversionError when a weight is not on the grid."""
-    import flatbuffers
-    from ai_edge_litert import schema_py_generated as schema
-
-    model = schema.ModelT.InitFromObj(schema.Model.GetRootAsModel(tflite, 0))
-    ratio = np.float32(INT8_LEVELS / INT4_LEVELS)
-    for subgraph in model.subgraphs or []:
-        for op in subgraph.operators or []:
-            if model.operatorCodes[op.opcodeIndex].builtinCode != schema.BuiltinOperator.FULLY_CONNECTED:
-                continue
-            source, weights = (subgraph.tensors[i] for i in op.inputs[:2])
-            buffer = model.buffers[weights.buffer]
-            values = np.asarray(buffer.data, dtype=np.uint8).view(np.int8)
-            steps = np.round(values / ratio)
-            if weights.quantization is None or not np.array_equal(np.round(steps * ratio), values):
-                raise ConversionError(
-                    f"the converter did not keep the 4-bit weights of {weights.name!r} on their grid; "
-                    "this is a bug in edgeq qat: please report it with the model"
-                )
-            buffer.data = np.frombuffer(steps.astype(np.int8).tobytes(), dtype=np.uint8)
-            scales = np.asarray(weights.quantization.scale, np.float32) * ratio
-            weights.quantization.scale = scales.tolist()
-            if len(op.inputs) > 2 and op.inputs[2] >= 0:
-                bias = subgraph.tensors[op.inputs[2]]
-                input_scale = np.float32(source.quantization.scale[0])
-                bias.quantization.scale = (scales * input_scale).astype(np.float32).tolist()
-    builder = flatbuffers.Builder(1024)
-    builder.Finish(model.Pack(builder), file_identifier=b"TFL3")
-    return bytes(builder.Output())
-
-
-def _pack_int4(tflite: bytes) -> bytes:
-    """``tflite`` with the int8 weights of its CONV_2D / DEPTHWISE_CONV_2D / FULLY_CONNECTED ops
-    (values -7..7 after 4-bit training) stored as INT4."""
-    from edgeq.tflite import read_tflite
-    from edgeq.tflite.rewrite import pack_int4_weights
-
-    main = read_tflite(tflite, "QAT model").main
-    names = {
-        main.tensors[op.inputs[1]].name
-        for op in main.operators
-        if op.opcode in WEIGHT_OPS and len(op.inputs) > 1 and main.tensors[op.inputs[1]].is_constant
-    }
     try:
-        return pack_int4_weights(tflite, names)
+        regridded = regrid_fully_connected(tflite, INT8_LEVELS, INT4_LEVELS)
+        return pack_int4_weights(regridded, weight_tensor_names(regridded))
     except ValueError as exc:
         raise ConversionError(
             f"the converter did not keep the 4-bit weights on their grid ({exc}); "

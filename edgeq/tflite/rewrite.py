@@ -76,3 +76,51 @@ def pack_int4_weights(tflite: bytes, names: Collection[str] | None = None) -> by
             buffer.data = np.frombuffer(pack_int4(values), dtype=np.uint8)
             tensor.type = INT4
     return _bytes(model)
+
+
+WEIGHT_OPS = ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED")  # their input 1 is the weights
+
+
+def weight_tensor_names(tflite: bytes) -> set[str]:
+    """Names of the constant weight tensors of the file's CONV_2D, DEPTHWISE_CONV_2D and
+    FULLY_CONNECTED ops."""
+    from edgeq.tflite.reader import read_tflite
+
+    main = read_tflite(tflite, "weights").main
+    return {
+        main.tensors[op.inputs[1]].name
+        for op in main.operators
+        if op.opcode in WEIGHT_OPS and len(op.inputs) > 1 and main.tensors[op.inputs[1]].is_constant
+    }
+
+
+def regrid_fully_connected(tflite: bytes, levels: int, onto: int) -> bytes:
+    """``tflite`` with each FULLY_CONNECTED's per-channel int8 weights ``round(k * levels / onto)``
+    stored as ``k`` with ``onto / levels`` of the scale; the bias scales follow (input scale times
+    the new weight scale; their int32 values must already be on it). The converter writes such
+    weights when a grid of ``2 * onto + 1`` levels goes in without fake quantization.
+
+    ValueError when a weight is not on the grid or has no quantization."""
+    from ai_edge_litert import schema_py_generated as schema
+
+    model = _model(tflite)
+    ratio = np.float32(levels / onto)
+    for subgraph in model.subgraphs or []:
+        for op in subgraph.operators or []:
+            if model.operatorCodes[op.opcodeIndex].builtinCode != schema.BuiltinOperator.FULLY_CONNECTED:
+                continue
+            source, weights = (subgraph.tensors[i] for i in op.inputs[:2])
+            buffer = model.buffers[weights.buffer]
+            values = np.asarray(buffer.data, dtype=np.uint8).view(np.int8)
+            steps = np.round(values / ratio)
+            if weights.quantization is None or not np.array_equal(np.round(steps * ratio), values):
+                name = weights.name.decode() if isinstance(weights.name, bytes) else weights.name
+                raise ValueError(f"tensor {name} is not on a grid of {2 * onto + 1} levels")
+            buffer.data = np.frombuffer(steps.astype(np.int8).tobytes(), dtype=np.uint8)
+            scales = np.asarray(weights.quantization.scale, np.float32) * ratio
+            weights.quantization.scale = scales.tolist()
+            if len(op.inputs) > 2 and op.inputs[2] >= 0:
+                bias = subgraph.tensors[op.inputs[2]]
+                input_scale = np.float32(source.quantization.scale[0])
+                bias.quantization.scale = (scales * input_scale).astype(np.float32).tolist()
+    return _bytes(model)
