@@ -18,6 +18,10 @@ weights that LiteRT and, where its kernels accept them, TensorFlow Lite Micro ru
 
 ``int8_ops`` / ``float_ops`` name operators (by their first output tensor's name) that keep int8
 weights or stay float: the steps ``--max-drop`` takes.
+
+ai-edge-quantizer stores some files' buffers after the flatbuffer, addressed by offset, even small
+ones (an AD autoencoder's all-int8 file, 290 KB); this TensorFlow Lite Micro reads such buffers as
+zeros, so every file is rewritten with its buffers inline (``edgeq.tflite.rewrite.inline_buffers``).
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ from typing import Any
 import numpy as np
 
 from edgeq.errors import ConversionError, InputError
+from edgeq.tflite.rewrite import inline_buffers
 
 SCHEMES = ("int4", "dynamic-int4", "dynamic-int2")
 BLOCKS = (32, 64, 128)
@@ -123,7 +128,7 @@ def quantize_lowbit(
             engine = quantizer.Quantizer(bytearray(float_tflite))
             engine.load_quantization_recipe(rules)
             calibrated = _calibrate(engine, float_tflite, calibration) if scheme == "int4" else None
-            quantized = bytes(engine.quantize(calibrated).quantized_model)
+            quantized = inline_buffers(bytes(engine.quantize(calibrated).quantized_model))
     except (InputError, ConversionError):
         raise
     except Exception as exc:  # ai-edge-quantizer raises ValueError, RuntimeError, KeyError...
@@ -229,7 +234,7 @@ class CalibratedLowBit:
         try:
             with quiet():
                 self._engine.load_quantization_recipe(recipe("int4", int8_ops=int8_ops, float_ops=float_ops))
-                return bytes(self._engine.quantize(self._calibrated).quantized_model)
+                return inline_buffers(bytes(self._engine.quantize(self._calibrated).quantized_model))
         except Exception as exc:
             first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
             raise ConversionError(f"mode int4: ai-edge-quantizer failed ({first[:200]})") from exc

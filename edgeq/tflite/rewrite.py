@@ -6,7 +6,8 @@
 * ``pack_int4_weights``: INT8 constants whose values all lie in [-8, 7] (weights trained with
   4-bit fake quantization) become INT4 tensors, two values per byte.
 
-Both go through the TFLite schema's object API (``ai_edge_litert.schema_py_generated``) and return
+``inline_buffers`` moves buffers stored after the flatbuffer into it (TFLite Micro reads those as
+zeros). All go through the TFLite schema's object API (``ai_edge_litert.schema_py_generated``) and return
 new bytes; the file they read is never modified.
 """
 
@@ -22,9 +23,31 @@ INT8, INT4 = 9, 17
 
 
 def _model(tflite: bytes):
+    """The schema's object tree, with buffers kept after the flatbuffer (``offset`` > 1) read back
+    into it, so that packing it again keeps their bytes."""
     from ai_edge_litert import schema_py_generated as schema
 
-    return schema.ModelT.InitFromObj(schema.Model.GetRootAsModel(tflite, 0))
+    model = schema.ModelT.InitFromObj(schema.Model.GetRootAsModel(tflite, 0))
+    for buffer in model.buffers or []:
+        if buffer.offset and buffer.offset > 1:
+            buffer.data = np.frombuffer(tflite[buffer.offset : buffer.offset + buffer.size], dtype=np.uint8)
+            buffer.offset = buffer.size = 0
+    return model
+
+
+def has_external_buffers(tflite: bytes) -> bool:
+    """Whether some buffer lies after the flatbuffer, addressed by file offset (a layout for files
+    over 2 GB that ai-edge-quantizer also writes for small ones, and that this TensorFlow Lite
+    Micro reads as zeros)."""
+    from ai_edge_litert import schema_py_generated as schema
+
+    model = schema.Model.GetRootAsModel(tflite, 0)
+    return any(model.Buffers(i).Offset() > 1 for i in range(model.BuffersLength()))
+
+
+def inline_buffers(tflite: bytes) -> bytes:
+    """``tflite`` with every buffer inside the flatbuffer (``tflite`` itself when all are)."""
+    return _bytes(_model(tflite)) if has_external_buffers(tflite) else tflite
 
 
 def _bytes(model) -> bytes:

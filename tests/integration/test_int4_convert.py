@@ -66,6 +66,35 @@ def test_the_ad_autoencoder_in_int4_and_dynamic_int4_is_under_0_17x_float32_with
     assert any("ai-edge-quantizer" in note for note in result.mode("int4").notes)
 
 
+def test_every_low_bit_file_keeps_its_buffers_inline_so_tflm_reads_them(autoencoder):
+    """ai-edge-quantizer put 10 of 13 buffers of this model's all-int8 file after the flatbuffer,
+    which this TensorFlow Lite Micro reads as zeros (a constant output); edgeq inlines them."""
+    from ai_edge_litert.interpreter import Interpreter, OpResolverType
+    from tflite_micro.python.tflite_micro import runtime
+
+    from edgeq.conversion.lowbit import CalibratedLowBit, lowbit_weight_ops
+    from edgeq.tflite.rewrite import has_external_buffers
+
+    model, frames = autoencoder
+    float32 = convert(model, mode="float32").mode("float32").tflite
+    calibrated = CalibratedLowBit(float32, np.load(frames)["x"])
+    names = [name for _, _, name in lowbit_weight_ops(calibrated.quantize())]
+    all_int8 = calibrated.quantize(int8_ops=names)
+    assert not has_external_buffers(all_int8)
+    x = np.random.default_rng(0).integers(-128, 128, (1, 640), dtype=np.int8)
+    litert = Interpreter(model_content=all_int8, experimental_op_resolver_type=OpResolverType.BUILTIN_REF)
+    litert.allocate_tensors()
+    litert.set_tensor(litert.get_input_details()[0]["index"], x)
+    litert.invoke()
+    expected = litert.get_tensor(litert.get_output_details()[0]["index"]).astype(int)
+    tflm = runtime.Interpreter.from_bytes(all_int8)
+    tflm.set_input(x, 0)
+    tflm.invoke()
+    got = tflm.get_output(0).astype(int)
+    assert len(np.unique(got)) > 10  # not a constant output
+    assert np.abs(got - expected).max() <= 1  # FULLY_CONNECTED rounding ties only
+
+
 def test_the_digits_cnn_in_int4_keeps_its_top1_and_every_weight_op_is_int4(
     tmp_path, capsys, digits_model, digits_split
 ):
