@@ -209,3 +209,17 @@ def test_generated_int4_engine_reads_weights_from_flash_only(files):
     packed = [line for line in text.splitlines() if "_weights[" in line and "uint8_t" in line]
     counts = [int(line.split("[")[1].split("]")[0]) for line in packed]
     assert sum(counts) <= (weights + 1) // 2 + len(counts)
+
+
+def test_edgeq_bench_checks_an_int4_file_on_a_board_against_tflm_on_its_twin(files, tmp_path):
+    for tool in ("arm-none-eabi-gcc", "qemu-system-arm"):
+        require_tool(tool)
+    from edgeq.api import bench
+
+    path = tmp_path / "dense_int4.tflite"
+    path.write_bytes(files["dense"][0])
+    (result,) = bench([path], "cortex-m0").results
+    assert result.ok, result.error
+    check = result.output_check
+    assert check.passed and check.differing_bytes == 0
+    assert "TensorFlow Lite Micro on the int8 twin" in check.compared_with
