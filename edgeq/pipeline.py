@@ -166,7 +166,7 @@ def _run_stages(config: RunConfig, out: Path, force: bool, progress: Progress | 
 
     # 3. export
     if config.export is not None:
-        chosen = tflite[config.export.mode]
+        chosen = tflite[_key(config.export.mode)]
         export_folder = out / "mcu"
         export_print = _fingerprint([chosen, config.export.labels], config.raw.get("export", {}))
 
@@ -181,7 +181,7 @@ def _run_stages(config: RunConfig, out: Path, force: bool, progress: Progress | 
     # 4. bench
     if config.bench is not None:
         bench = config.bench
-        files = [tflite[m] for m in (bench.modes or tuple(tflite)) if m in tflite]
+        files = [tflite[_key(m)] for m in (bench.modes or tuple(tflite)) if _key(m) in tflite]
         bench_print = _fingerprint(files, config.raw.get("bench", {}))
 
         def do_bench() -> None:
@@ -250,6 +250,11 @@ def _write_report(out: Path) -> tuple[str, ...]:
 
     written = write_report(out)
     return tuple(_relative(Path(p), out) for p in written)
+
+
+def _key(mode: str) -> str:
+    """The key of mode ``mode`` in report.json and the file names (``dynamic-int4`` -> ``dynamic_int4``)."""
+    return mode.replace("-", "_")
 
 
 def _converted_files(folder: Path) -> dict[str, Path]:

@@ -58,7 +58,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
-MODES = ("float32", "float16", "dynamic", "int8", "int16x8")
+MODES = ("float32", "float16", "dynamic", "int8", "int16x8", "int4", "dynamic-int4", "dynamic-int2")
 TEMPLATES = ("plain", "tflm-cmake", "arduino", "esp-idf", "zephyr", "c")
 _NUMBER = (int, float)
 
@@ -203,8 +203,8 @@ def load_config(path: str | Path) -> RunConfig:
     if io not in ("auto", "float", "int8"):
         raise InputError(f"{name}: convert.io: {io!r} is not one of auto, float, int8")
     calib, evaluation = existing("data", "calib"), existing("data", "eval")
-    if any(m in ("int8", "int16x8") for m in modes) and calib is None:
-        raise InputError(f"{name}: data.calib is missing: modes int8 and int16x8 need calibration data")
+    if any(m in ("int8", "int16x8", "int4") for m in modes) and calib is None:
+        raise InputError(f"{name}: data.calib is missing: modes int8, int16x8 and int4 need calibration data")
     max_drop = get("convert", "max_drop")
     if max_drop is not None and evaluation is None:
         raise InputError(f"{name}: convert.max_drop needs data.eval (evaluation data)")

@@ -84,3 +84,13 @@ def test_missing_model_key_and_invalid_toml(folder, capfd):
     assert "not valid TOML" in capfd.readouterr().err
     assert run(["run", str(folder / "absent.toml")]) == 2
     assert "absent.toml: no such file" in capfd.readouterr().err
+
+
+def test_the_low_bit_modes_can_be_converted_exported_and_benchmarked(folder):
+    text = GOOD.replace('modes = ["int8", "float16"]', 'modes = ["int4", "dynamic-int4"]')
+    text = text.replace('mode = "int8"', 'mode = "int4"\ntemplate = "c"')
+    config = load_config(_write(folder, text))
+    assert config.modes == ("int4", "dynamic-int4") and config.export.mode == "int4"
+    without_calib = text.replace('calib = "calib.npz"\n', "")
+    with pytest.raises(InputError, match="modes int8, int16x8 and int4 need calibration data"):
+        load_config(_write(folder, without_calib))
