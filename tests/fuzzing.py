@@ -1272,11 +1272,16 @@ def custom_objects(g: Gen) -> tuple[list[str], str]:
 def convert_option(g: Gen) -> tuple[list[str], str]:
     """One hostile option (or small group) of edgeq convert, and its name."""
     kind = g.pick(["mode", "io", "calib-samples", "eval-samples", "seed", "scale", "mean", "std", "mean-std",
-                   "max-drop", "max-trials", "layer-report", "custom-objects", "flags", "extra"])  # fmt: skip
+                   "max-drop", "max-trials", "layer-report", "custom-objects", "flags", "block", "extra"])  # fmt: skip
     if kind == "mode":
-        value = g.pick(["", ",", "int8,,float16", "INT8", "int4", "all,int8", "float32,float32", " int8",
-                        "int8;float16", "\uff41\uff4c\uff4c", "int8," * 50, "int16x8,int8_mixed"])  # fmt: skip
+        value = g.pick(["", ",", "int8,,float16", "INT8", "int3", "all,int8", "float32,float32", " int8",
+                        "int8;float16", "\uff41\uff4c\uff4c", "int8," * 50, "int16x8,int8_mixed", "int4_mixed",
+                        "dynamic-int8", "dynamic_int4", "int4,int4,INT4"])  # fmt: skip
         return ["--mode", value], f"--mode {value!r}"[:40]
+    if kind == "block":
+        value = g.pick(["0", "-32", "48", "1e3", "abc", str(2**70), "32", "128"])
+        mode = g.pick(["dynamic-int4", "int4", "int8", "all", "dynamic-int2"])
+        return ["--block", value, "--mode", mode], f"--block {value[:12]} --mode {mode}"
     if kind == "io":
         value = g.pick(["", "int8", "float16", "FLOAT", "auto,float", "uint8"])
         return ["--io", value, "--mode", g.pick(["int8", "float16", "all"])], f"--io {value!r}"
