@@ -118,7 +118,11 @@ def _firmware(mcu: Path, problems: list[str]) -> Firmware:
         problems.append(f"{report}: not a JSON object")
         return Firmware(files)
     template, name = (str(data[key]) if data.get(key) else None for key in ("template", "name"))
-    return Firmware(files, template, name, tuple(map(str, data.get("ops") or ())))
+    ops = data.get("ops") or ()
+    if not isinstance(ops, list):
+        problems.append(f"{report}: its ops are not a list; rerun edgeq run to rewrite it")
+        ops = ()
+    return Firmware(files, template, name, tuple(map(str, ops)))
 
 
 def _read(file: Path, kind: schema.Schema, read: Callable[[dict[str, Any]], T], fix: str) -> T:

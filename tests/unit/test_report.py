@@ -130,6 +130,16 @@ def test_unreadable_optional_file_is_left_out_of_the_written_report_and_fails_th
     assert "bench.json: not valid JSON (line 1" in (folder / "report.html").read_text()
 
 
+def test_a_firmware_report_whose_ops_are_not_a_list_is_named_not_a_crash(folder, capsys):
+    """Found by tools/fuzz.py --seed 3 (case 978): ``"ops": -1e28`` ended in an internal error."""
+    (folder / "mcu").mkdir()
+    (folder / "mcu" / "report.json").write_text('{"template": "c", "ops": -10000000000000000000000000000}')
+    assert run(["report", str(folder)]) == 2
+    said = capsys.readouterr()
+    assert "its ops are not a list; rerun edgeq run to rewrite it" in said.out + said.err
+    assert "internal error" not in said.err and (folder / "report.html").is_file()
+
+
 @pytest.mark.parametrize(
     ("change", "message"),
     [
