@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from edgeq.cnames import c_ints
+from edgeq.engine.params import requantize_params
 from edgeq.engine.paths import PATHS, KernelPath
 from edgeq.errors import UnsupportedError
 from edgeq.tflite.graph import Operator, Subgraph, Tensor
@@ -149,6 +150,27 @@ def interleave(matrix: np.ndarray, block: int, chunk: int) -> np.ndarray:
         parts += [body, group[:, full:].reshape(-1)]
     parts.append(matrix[whole:].reshape(-1))
     return np.concatenate(parts) if parts else matrix.reshape(-1)
+
+
+def requantization_fields(
+    b: Builder, op: Operator, channels: int, shift_type: str = "int32_t"
+) -> tuple[list[object], bool]:
+    """Output offset, clamp range, multipliers and shifts (stored as ``shift_type``; repeated per
+    channel when ``channels``) of a conv / depthwise / fully-connected op, and whether they are
+    per channel."""
+    prefix = b.prefix(op)
+    params = requantize_params(b.subgraph, op)
+    per_channel = len(params.multipliers) > 1
+    copies = 1 if per_channel else channels
+    if shift_type == "int8_t" and not all(-128 <= shift <= 127 for shift in params.shifts):
+        raise UnsupportedError(f"op {op.index} ({op.opcode}) has a requantization shift beyond int8")
+    return [
+        params.output_zero_point,
+        params.activation_min,
+        params.activation_max,
+        b.array(f"{prefix}_multipliers", "int32_t", list(params.multipliers) * copies),
+        b.array(f"{prefix}_shifts", shift_type, list(params.shifts) * copies),
+    ], per_channel
 
 
 def wrap_int32(values: np.ndarray) -> np.ndarray:

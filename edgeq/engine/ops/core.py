@@ -19,6 +19,7 @@ from edgeq.engine.lowering import (
     alias,
     interleave,
     lowering,
+    requantization_fields,
     require_dtype,
     wrap_int32,
 )
@@ -29,21 +30,6 @@ from edgeq.tflite.graph import Operator, Subgraph
 
 alias("RESHAPE")
 MAX_DEPTHWISE_TAPS = 64  # EDGEQ_DEPTHWISE_MAX_TAPS in core.h.j2
-
-
-def _requantization(b: Builder, op: Operator, channels: int) -> tuple[list[object], bool]:
-    """Output offset, clamp range, multipliers and shifts (repeated per channel when ``channels``)."""
-    prefix = b.prefix(op)
-    params = requantize_params(b.subgraph, op)
-    per_channel = len(params.multipliers) > 1
-    copies = 1 if per_channel else channels
-    return [
-        params.output_zero_point,
-        params.activation_min,
-        params.activation_max,
-        b.array(f"{prefix}_multipliers", "int32_t", list(params.multipliers) * copies),
-        b.array(f"{prefix}_shifts", "int32_t", list(params.shifts) * copies),
-    ], per_channel
 
 
 def _bias(b: Builder, op: Operator, count: int) -> np.ndarray:
@@ -121,7 +107,7 @@ def fully_connected(b: Builder, op: Operator) -> Layer:
     filter_offset = -int(weights.quantization.zero_points[0])
     if filter_offset == 0 and int4.uses_int4(b.subgraph, op) and int4.fits_scaled_sum(matrix):
         return int4.fully_connected(b, op, matrix, _folded(b, op, matrix))
-    requantization, per_channel = _requantization(b, op, 1)
+    requantization, per_channel = requantization_fields(b, op, 1)
     operands = [b.operand(op.inputs[0]), b.operand(op.outputs[0])]
     prefix = b.prefix(op)
     if filter_offset != 0:  # asymmetric weights: TFLite's reference loop
@@ -174,7 +160,7 @@ def convolution(b: Builder, op: Operator) -> Layer:
                 int(source.quantization.zero_points[0]), params.output_zero_point, params.activation_min,
                 params.activation_max, "NULL", bias, "NULL", "NULL", fast]  # fmt: skip
         return int4.convolution(b, op, conv, padded, operands)
-    requantization, _ = _requantization(b, op, out_c)
+    requantization, _ = requantization_fields(b, op, out_c)
     fields = [
         *geometry,
         int(direct),
@@ -206,7 +192,7 @@ def depthwise_convolution(b: Builder, op: Operator) -> Layer:
         dw = [*geometry[:5], *geometry[6:], params.output_zero_point, params.activation_min,
               params.activation_max, "NULL", bias, "NULL", "NULL", fast, pad]  # fmt: skip
         return int4.depthwise(b, op, dw, taps, operands)
-    requantization, _ = _requantization(b, op, out_c)
+    requantization, _ = requantization_fields(b, op, out_c)
     if out_c != in_c or k_h * k_w > MAX_DEPTHWISE_TAPS:  # depth multiplier > 1: the reference loops
         has_bias = len(op.inputs) > 2 and op.inputs[2] >= 0
         bias = b.array(f"{prefix}_bias", "int32_t", _bias(b, op, out_c)) if has_bias else "NULL"

@@ -29,9 +29,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from edgeq.engine.lowering import Builder, Layer, interleave
-from edgeq.engine.params import requantize_params
-from edgeq.errors import UnsupportedError
+from edgeq.engine.lowering import Builder, Layer, interleave, requantization_fields
 from edgeq.tflite.graph import Operator, Subgraph, pack_int4
 
 GROUP = "core_s4"
@@ -82,28 +80,11 @@ def order_depthwise(taps: np.ndarray) -> np.ndarray:
     return np.concatenate([words, rest])
 
 
-def _scales(b: Builder, op: Operator, channels: int) -> tuple[list[object], bool]:
-    """Output offset, clamp range, multipliers (int32) and shifts (int8)."""
-    prefix = b.prefix(op)
-    params = requantize_params(b.subgraph, op)
-    per_channel = len(params.multipliers) > 1
-    copies = 1 if per_channel else channels
-    if not all(-128 <= shift <= 127 for shift in params.shifts):
-        raise UnsupportedError(f"op {op.index} ({op.opcode}) has a requantization shift beyond int8")
-    return [
-        params.output_zero_point,
-        params.activation_min,
-        params.activation_max,
-        b.array(f"{prefix}_multipliers", "int32_t", list(params.multipliers) * copies),
-        b.array(f"{prefix}_shifts", "int8_t", list(params.shifts) * copies),
-    ], per_channel
-
-
 def fully_connected(b: Builder, op: Operator, matrix: np.ndarray, folded: tuple[str, int]) -> Layer:
     """``edgeq_fully_connected_s4``: four units per pass, as ``edgeq_fully_connected_s8``."""
     source = b.tensor(op.inputs[0])
     units, depth = matrix.shape
-    scales, per_channel = _scales(b, op, 1)
+    scales, per_channel = requantization_fields(b, op, 1, "int8_t")
     bias, fast = folded
     fields = [
         source.elements // depth,
@@ -125,7 +106,7 @@ def convolution(
 ) -> Layer:
     """``edgeq_conv_s4``: ``conv_fields`` are the int8 kernel's ``edgeq_conv_params`` (its weights,
     multipliers and shifts left NULL), which the im2col helpers read."""
-    scales, _ = _scales(b, op, padded.shape[0])
+    scales, _ = requantization_fields(b, op, padded.shape[0], "int8_t")
     fields = [
         "{" + ", ".join(str(value) for value in conv_fields) + "}",
         b.array(f"{b.prefix(op)}_weights", "uint8_t", order_rows(padded, 2)),
@@ -139,7 +120,7 @@ def depthwise(
 ) -> Layer:
     """``edgeq_depthwise_conv_s4``: eight channels per pass; ``dw_fields`` are the int8 kernel's
     ``edgeq_depthwise_params`` (weights, multipliers and shifts NULL), which ``core_taps`` reads."""
-    scales, _ = _scales(b, op, taps.shape[1])
+    scales, _ = requantization_fields(b, op, taps.shape[1], "int8_t")
     fields = [
         "{" + ", ".join(str(value) for value in dw_fields) + "}",
         b.array(f"{b.prefix(op)}_weights", "uint8_t", order_depthwise(taps)),
