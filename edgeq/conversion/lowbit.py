@@ -26,18 +26,17 @@ zeros, so every file is rewritten with its buffers inline (``edgeq.tflite.rewrit
 
 from __future__ import annotations
 
+import contextlib
 import re
-from collections.abc import Collection
+from collections.abc import Collection, Iterator
 from typing import Any
 
 import numpy as np
 
-from edgeq.errors import ConversionError, InputError
-from edgeq.tflite.rewrite import inline_buffers
-
-SCHEMES = ("int4", "dynamic-int4", "dynamic-int2")
-BLOCKS = (32, 64, 128)
-WEIGHT_OPS = ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED")
+from edgeq.conversion.modes import BLOCKS
+from edgeq.conversion.modes import LOWBIT_SCHEMES as SCHEMES
+from edgeq.errors import ConversionError, EdgeqError, InputError
+from edgeq.tflite.rewrite import WEIGHT_OPS, inline_buffers
 
 
 def check_block(scheme: str, block: int | None) -> None:
@@ -118,22 +117,14 @@ def quantize_lowbit(
     """
     from ai_edge_quantizer import quantizer
 
-    from edgeq.conversion.quiet import quiet
-
     rules = recipe(scheme, block, int8_ops, float_ops)
     if scheme == "int4" and (calibration is None or len(calibration) == 0):
         raise InputError("mode int4 needs calibration data: pass --calib FILE")
-    try:
-        with quiet():
-            engine = quantizer.Quantizer(bytearray(float_tflite))
-            engine.load_quantization_recipe(rules)
-            calibrated = _calibrate(engine, float_tflite, calibration) if scheme == "int4" else None
-            quantized = inline_buffers(bytes(engine.quantize(calibrated).quantized_model))
-    except (InputError, ConversionError):
-        raise
-    except Exception as exc:  # ai-edge-quantizer raises ValueError, RuntimeError, KeyError...
-        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-        raise ConversionError(f"mode {scheme}: ai-edge-quantizer failed ({first[:200]})") from exc
+    with _running(scheme):
+        engine = quantizer.Quantizer(bytearray(float_tflite))
+        engine.load_quantization_recipe(rules)
+        calibrated = _calibrate(engine, float_tflite, calibration) if scheme == "int4" else None
+        quantized = inline_buffers(bytes(engine.quantize(calibrated).quantized_model))
     _check_lowbit(quantized, scheme)
     return quantized
 
@@ -213,40 +204,43 @@ class CalibratedLowBit:
     def __init__(self, float_tflite: bytes, calibration: np.ndarray) -> None:
         from ai_edge_quantizer import quantizer
 
-        from edgeq.conversion.quiet import quiet
-
-        try:
-            with quiet():
-                self._engine = quantizer.Quantizer(bytearray(float_tflite))
-                self._engine.load_quantization_recipe(recipe("int4"))
-                self._calibrated = _calibrate(self._engine, float_tflite, calibration)
-        except ConversionError:
-            raise
-        except Exception as exc:  # ai-edge-quantizer raises ValueError, RuntimeError, KeyError...
-            first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-            raise ConversionError(f"mode int4: ai-edge-quantizer failed ({first[:200]})") from exc
+        with _running("int4"):
+            self._engine = quantizer.Quantizer(bytearray(float_tflite))
+            self._engine.load_quantization_recipe(recipe("int4"))
+            self._calibrated = _calibrate(self._engine, float_tflite, calibration)
 
     def quantize(self, int8_ops: Collection[str] = (), float_ops: Collection[str] = ()) -> bytes:
         """int4 with the ops whose first outputs are named in ``int8_ops`` at int8 weights and those
         in ``float_ops`` left float (DEQUANTIZE / QUANTIZE around them)."""
-        from edgeq.conversion.quiet import quiet
-
-        try:
-            with quiet():
-                self._engine.load_quantization_recipe(recipe("int4", int8_ops=int8_ops, float_ops=float_ops))
-                return inline_buffers(bytes(self._engine.quantize(self._calibrated).quantized_model))
-        except Exception as exc:
-            first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-            raise ConversionError(f"mode int4: ai-edge-quantizer failed ({first[:200]})") from exc
+        with _running("int4"):
+            self._engine.load_quantization_recipe(recipe("int4", int8_ops=int8_ops, float_ops=float_ops))
+            return inline_buffers(bytes(self._engine.quantize(self._calibrated).quantized_model))
 
 
-def lowbit_weight_ops(tflite: bytes) -> list[tuple[int, str, str]]:
-    """(op index, op name, first output tensor name) of each op with int4 weights, in order."""
+@contextlib.contextmanager
+def _running(scheme: str) -> Iterator[None]:
+    """ai-edge-quantizer's output silenced, and any exception it raises (ValueError, RuntimeError,
+    KeyError...) made a one-line ConversionError naming the mode; edgeq's own errors pass."""
+    from edgeq.conversion.quiet import quiet
+
+    try:
+        with quiet():
+            yield
+    except EdgeqError:
+        raise
+    except Exception as exc:
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise ConversionError(f"mode {scheme}: ai-edge-quantizer failed ({first[:200]})") from exc
+
+
+def lowbit_weight_ops(tflite: bytes) -> list[tuple[int, str, str, int]]:
+    """(op index, op name, first output tensor name, bytes of its int4 weights) of each op with
+    int4 weights, in order."""
     from edgeq.tflite import read_tflite
 
     main = read_tflite(tflite, "int4 file").main
     return [
-        (op.index, op.opcode, main.tensors[op.outputs[0]].name)
+        (op.index, op.opcode, main.tensors[op.outputs[0]].name, main.tensors[op.inputs[1]].nbytes)
         for op in main.operators
         if op.opcode in WEIGHT_OPS and len(op.inputs) > 1 and main.tensors[op.inputs[1]].dtype == "int4"
     ]

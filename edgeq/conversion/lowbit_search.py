@@ -51,11 +51,11 @@ def lowbit_mixed_precision(
     ``layer_names`` maps an op's first output tensor name to its Keras layer, for the messages."""
     metric, int4_value = budget_metric(reference, int4.evaluation)
     ops = lowbit_weight_ops(int4.tflite)
-    names = {index: name for index, _, name in ops}
+    names = {index: name for index, _, name, _ in ops}
     labels = {
         index: f"op {index} {opcode}"
         + (f" ({layer_names[name]})" if layer_names and name in layer_names else "")
-        for index, opcode, name in ops
+        for index, opcode, name, _ in ops
     }
     made: dict[tuple[tuple[int, ...], tuple[int, ...]], tuple[bytes, float]] = {}
 
@@ -92,14 +92,14 @@ def lowbit_mixed_precision(
         f"--max-drop: int4 gives {metric} {int4_value:.3f} > {budget:g}; "
         f"measuring each of {len(ops)} int4 op(s) alone"
     )
-    every = [index for index, _, _ in ops]
+    every = [index for index, *_ in ops]
     sensitivity = []
     for index in every:
         value, _ = measure([other for other in every if other != index])
         sensitivity.append((index, value))
     sensitivity.sort(key=lambda pair: -pair[1])
     ranking = [_Ranked(index) for index, _ in sensitivity]
-    weights = _int4_weight_bytes(int4.tflite)
+    weights = {index: size for index, _, _, size in ops}  # what giving an op int8 weights adds
 
     def announce(kind: str) -> Callable[[tuple[int, ...]], tuple[float, int]]:
         def trial(chosen: tuple[int, ...]) -> tuple[float, int]:
@@ -163,15 +163,3 @@ def lowbit_mixed_precision(
                   float_ops=tuple(names[i] for i in chosen_float), mode_key=result.key,
                   size_bytes=len(tflite), sensitivity=ranked, trials=tuple(trials), int8_size_bytes=int8_size,
                   message=message), result  # fmt: skip
-
-
-def _int4_weight_bytes(tflite: bytes) -> dict[int, int]:
-    """Bytes of each op's int4 weights (what giving it int8 weights adds once more)."""
-    from edgeq.tflite import read_tflite
-
-    main = read_tflite(tflite, "int4 file").main
-    return {
-        op.index: main.tensors[op.inputs[1]].nbytes
-        for op in main.operators
-        if len(op.inputs) > 1 and op.inputs[1] >= 0 and main.tensors[op.inputs[1]].dtype == "int4"
-    }

@@ -78,7 +78,7 @@ def test_every_low_bit_file_keeps_its_buffers_inline_so_tflm_reads_them(autoenco
     model, frames = autoencoder
     float32 = convert(model, mode="float32").mode("float32").tflite
     calibrated = CalibratedLowBit(float32, np.load(frames)["x"])
-    names = [name for _, _, name in lowbit_weight_ops(calibrated.quantize())]
+    names = [name for _, _, name, _ in lowbit_weight_ops(calibrated.quantize())]
     all_int8 = calibrated.quantize(int8_ops=names)
     assert not has_external_buffers(all_int8)
     x = np.random.default_rng(0).integers(-128, 128, (1, 640), dtype=np.int8)
