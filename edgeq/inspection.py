@@ -17,6 +17,7 @@ from edgeq.tflite import ModelGraph, read_tflite
 from edgeq.tflite.analysis import OperatorCost, QuantizationSummary, operator_costs, quantization_summary
 from edgeq.tflite.memory import MemoryPlan, plan_memory
 from edgeq.tflite.reader import read_model_bytes
+from edgeq.tflite.rewrite import has_int4_weights
 from edgeq.version import __version__
 
 SHAPES_ALLOCATED = "allocated by LiteRT"
@@ -288,7 +289,7 @@ def inspect(model: str | Path) -> InspectResult:
         tflm = dataclasses.replace(tflm, failing_op=f"CUSTOM ({', '.join(codes)})")
     twin = None
     oracle = tflite  # what TFLM runs to check the engine's output
-    if not tflm.runs and any(t.dtype == "int4" and t.is_constant for t in graph.main.tensors):
+    if not tflm.runs and has_int4_weights(graph):
         from edgeq.tflite.rewrite import unpack_int4_weights
 
         unpacked = unpack_int4_weights(tflite)

@@ -262,6 +262,8 @@ def reference_outputs(
     TensorFlow Lite Micro (when it can run the model)."""
     from edgeq.engine.host import compile_host
     from edgeq.runtimes.runners import run_probe
+    from edgeq.tflite import read_tflite
+    from edgeq.tflite.rewrite import has_int4_weights, unpack_int4_weights
 
     engines = compile_host({"model": source}, work / "host")
     expected = {"edgeq engine on this machine (gcc)": engines.run("model", sample[None]).reshape(-1)}
@@ -269,19 +271,11 @@ def reference_outputs(
     (tflm,) = run_probe(tflite, step, {"in.npz": {"input_0": sample}})
     if tflm.ok:
         expected["TensorFlow Lite Micro"] = tflm.data["arrays"]["output_0"].reshape(-1)
-    elif _has_int4(tflite):  # TFLM refuses int4 FULLY_CONNECTED weights; the int8 twin computes the same
-        from edgeq.tflite.rewrite import unpack_int4_weights
-
+    elif has_int4_weights(read_tflite(tflite, "model")):  # TFLM refuses int4 FULLY_CONNECTED weights
         (twin,) = run_probe(unpack_int4_weights(tflite), step, {"in.npz": {"input_0": sample}})
         if twin.ok:
             expected["TensorFlow Lite Micro on the int8 twin"] = twin.data["arrays"]["output_0"].reshape(-1)
     return expected
-
-
-def _has_int4(tflite: bytes) -> bool:
-    from edgeq.tflite import read_tflite
-
-    return any(t.dtype == "int4" and t.is_constant for t in read_tflite(tflite, "model").main.tensors)
 
 
 def check_output(got: np.ndarray, expected: dict[str, np.ndarray]) -> OutputCheck:

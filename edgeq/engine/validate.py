@@ -24,6 +24,7 @@ from edgeq.outputs import write_file_atomic
 from edgeq.tflite import ModelGraph, read_tflite
 from edgeq.tflite.graph import Tensor
 from edgeq.tflite.reader import read_model_bytes
+from edgeq.tflite.rewrite import has_int4_weights
 from edgeq.version import __version__
 
 MAX_SAMPLES = 100_000
@@ -145,7 +146,7 @@ def validate_engine(
         described = f"seeded random values over the input's range, seed {seed}"
     oracle, reference = tflite, TFLM_REFERENCE
     tflm = check_tflm(tflite)
-    if not tflm.runs and any(t.dtype == "int4" and t.is_constant for t in graph.main.tensors):
+    if not tflm.runs and has_int4_weights(graph):
         from edgeq.tflite.rewrite import unpack_int4_weights
 
         oracle, reference = unpack_int4_weights(tflite), TWIN_REFERENCE

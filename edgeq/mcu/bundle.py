@@ -24,6 +24,7 @@ from edgeq.mcu.resolver import TFLM_RESOLVER_METHODS
 from edgeq.outputs import atomic_output_dir, check_output_dir
 from edgeq.tflite import ModelGraph, read_tflite
 from edgeq.tflite.reader import read_model_bytes
+from edgeq.tflite.rewrite import has_int4_weights
 from edgeq.version import __version__
 
 if TYPE_CHECKING:
@@ -191,7 +192,7 @@ def export_mcu(
     report = check_tflm(tflite)
     if not report.runs or report.arena is None:
         op = f" at op {report.failing_op}" if report.failing_op else ""
-        if any(t.dtype == "int4" and t.is_constant for t in graph.main.tensors):
+        if has_int4_weights(graph):
             raise UnsupportedError(
                 f"TensorFlow Lite Micro cannot run {model_path}{op}: this TFLite Micro refuses int4 "
                 "FULLY_CONNECTED weights; use --template c (edgeq's engine reads the int4 weights as they "

@@ -17,7 +17,7 @@ from collections.abc import Collection
 
 import numpy as np
 
-from edgeq.tflite.graph import pack_int4, unpack_int4
+from edgeq.tflite.graph import ModelGraph, pack_int4, unpack_int4
 
 INT8, INT4 = 9, 17
 
@@ -60,6 +60,12 @@ def _bytes(model) -> bytes:
 
 def _elements(tensor) -> int:
     return int(np.prod(tensor.shape, dtype=np.int64)) if tensor.shape is not None else 1
+
+
+def has_int4_weights(graph: ModelGraph) -> bool:
+    """Whether the model's main subgraph holds an INT4 constant (which this TFLite Micro refuses in
+    FULLY_CONNECTED: its int8 twin, ``unpack_int4_weights``, is what TFLM can run instead)."""
+    return any(t.dtype == "int4" and t.is_constant for t in graph.main.tensors)
 
 
 def unpack_int4_weights(tflite: bytes) -> bytes:
