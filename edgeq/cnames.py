@@ -96,6 +96,14 @@ def c_bytes(data: bytes, per_line: int = 12, indent: str = "  ") -> str:
     return "\n".join(lines)
 
 
+def c_floats(values: list[float], per_line: int = 8, indent: str = "  ") -> str:
+    """float32 values as a C initialiser body that reads back bit for bit (``c_float``)."""
+    lines = []
+    for start in range(0, len(values), per_line):
+        lines.append(indent + ", ".join(c_float(v) for v in values[start : start + per_line]) + ",")
+    return "\n".join(lines)
+
+
 def c_ints(values: list[int], per_line: int = 16, indent: str = "  ") -> str:
     """Integers as a C initialiser body, ``per_line`` to a line."""
     lines = []

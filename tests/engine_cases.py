@@ -28,14 +28,16 @@ class Case:
     low: float = -1.0
     high: float = 1.0
     opcodes: tuple[str, ...] = ()  # ops the converted model must contain (checked)
+    mode: str = "int8"  # int8 (convert_int8), int16x8 or float32 (convert_mode)
+    tolerance: float = 0.0  # float32 outputs: largest |engine - TFLM| / (1 + |TFLM|) accepted
 
 
 @dataclass(frozen=True)
 class Outcome:
     name: str
     opcodes: tuple[str, ...]
-    differing_bytes: int
-    max_difference: int
+    differing_bytes: int  # bytes (or float32 values beyond the case's tolerance) that differ
+    max_difference: float
     problem: str | None = None
 
 
@@ -67,31 +69,56 @@ def calibration_range(
 
 def convert_int8(model: Any, io: str, low: float, high: float, seed: int) -> bytes:
     """The real TFLiteConverter, full-integer int8 with ``io`` inputs and outputs."""
+    return convert_mode(model, "int8", io, low, high, seed)
+
+
+def convert_mode(model: Any, mode: str, io: str, low: float, high: float, seed: int) -> bytes:
+    """The real TFLiteConverter: ``mode`` int8 or int16x8 (full integer, ``io`` int8 / int16 or
+    float32 inputs and outputs), or float32; per-tensor dense weights, as ``edgeq convert``.
+    Calibration samples are uniform in [low, high) for every input (integer inputs, an Embedding's
+    indices: integers in [0, high))."""
     from edgeq.conversion.quiet import import_tensorflow, quiet
 
     tf = import_tensorflow()
     rng = np.random.default_rng(seed)
-    shape = tuple(model.inputs[0].shape)
-    samples = rng.uniform(low, high, size=(32, *shape[1:])).astype(np.float32)
+
+    def sample(tensor: Any) -> np.ndarray:
+        shape = (1, *tuple(tensor.shape)[1:])
+        if "int" in str(tensor.dtype):
+            return rng.integers(0, max(int(high), 1), size=shape).astype(np.int32)
+        return rng.uniform(low, high, size=shape).astype(np.float32)
+
+    # by the inputs' names in the converter's signature (the Keras input tensors' names): a list would be
+    # fed in the signature's order, which is not always the model's
+    names = [t.name for t in model.inputs]
+    samples = [{n: sample(t) for n, t in zip(names, model.inputs, strict=True)} for _ in range(32)]
     converter = tf.lite.TFLiteConverter.from_keras_model(model)
-    converter.optimizations = [tf.lite.Optimize.DEFAULT]
-    converter.representative_dataset = lambda: ([s[None]] for s in samples)
-    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
-    if io == "int8":
-        converter.inference_input_type = tf.int8
-        converter.inference_output_type = tf.int8
+    if mode != "float32":
+        converter.optimizations = [tf.lite.Optimize.DEFAULT]
+        converter.representative_dataset = lambda: iter(samples)
+        converter.target_spec.supported_ops = [
+            tf.lite.OpsSet.TFLITE_BUILTINS_INT8
+            if mode == "int8"
+            else tf.lite.OpsSet.EXPERIMENTAL_TFLITE_BUILTINS_ACTIVATIONS_INT16_WEIGHTS_INT8
+        ]
+        converter._experimental_disable_per_channel_quantization_for_dense_layers = True
+        if io in ("int8", "int16"):
+            converter.inference_input_type = tf.int8 if mode == "int8" else tf.int16
+            converter.inference_output_type = converter.inference_input_type
     with quiet():
         return bytes(converter.convert())
 
 
 def random_inputs(tensor: Any, count: int, rng: np.random.Generator, low: float, high: float) -> np.ndarray:
     """``count`` inputs for ``tensor``: the full integer range, or floats in [low, high) widened
-    by a quarter on each side (so quantization clamps some)."""
+    by a quarter on each side (so quantization clamps some); int32 inputs (indices) in [0, high)."""
     shape = (count, *tensor.shape)
     if tensor.dtype == "int8":
         return rng.integers(-128, 128, size=shape, dtype=np.int8)
     if tensor.dtype == "int16":
         return rng.integers(-32768, 32768, size=shape, dtype=np.int16)
+    if tensor.dtype == "int32":
+        return rng.integers(0, max(int(high), 1), size=shape, dtype=np.int32)
     margin = (high - low) / 4
     return rng.uniform(low - margin, high + margin, size=shape).astype(np.float32)
 
@@ -111,10 +138,13 @@ def check_cases(cases: list[Case], folder: Path, samples: int = 10, seed: int = 
     sources = {}
     outcomes: dict[str, Outcome] = {}
     opcodes: dict[str, tuple[str, ...]] = {}
-    input_tensors: dict[str, Any] = {}
+    input_tensors: dict[str, list[Any]] = {}
     for number, case in enumerate(cases):
         keras.utils.set_random_seed(seed + number)
-        tflite = convert_int8(case.build(), case.io, case.low, case.high, seed + number)
+        if case.mode == "int8":
+            tflite = convert_int8(case.build(), case.io, case.low, case.high, seed + number)
+        else:
+            tflite = convert_mode(case.build(), case.mode, case.io, case.low, case.high, seed + number)
         graph = read_tflite(tflite)
         opcodes[case.name] = tuple(op.opcode for op in graph.main.operators)
         missing = set(case.opcodes) - set(opcodes[case.name])
@@ -129,20 +159,22 @@ def check_cases(cases: list[Case], folder: Path, samples: int = 10, seed: int = 
             outcomes[case.name] = Outcome(case.name, opcodes[case.name], -1, -1, f"generation: {exc}")
             continue
         models[case.name] = tflite
-        input_tensors[case.name] = graph.main.tensors[graph.main.inputs[0]]
+        input_tensors[case.name] = [graph.main.tensors[i] for i in graph.main.inputs]
     if not sources:
         return [outcomes[case.name] for case in cases]
     engines = compile_host(sources, folder / "build")
     rng = np.random.default_rng(seed)
     arrays: dict[str, dict[str, np.ndarray]] = {}
     steps = []
-    inputs: dict[str, np.ndarray] = {}
+    inputs: dict[str, list[np.ndarray]] = {}
     for case in cases:
         if case.name not in sources:
             continue
-        inputs[case.name] = random_inputs(input_tensors[case.name], samples, rng, case.low, case.high)
+        inputs[case.name] = [
+            random_inputs(t, samples, rng, case.low, case.high) for t in input_tensors[case.name]
+        ]
         for i in range(samples):
-            arrays[f"{case.name}_in{i}.npz"] = {"input_0": inputs[case.name][i]}
+            arrays[f"{case.name}_in{i}.npz"] = {f"input_{k}": x[i] for k, x in enumerate(inputs[case.name])}
             steps.append(
                 {"run": "tflm", "arena": 1 << 20, "model": f"{case.name}.tflite",
                  "inputs": f"{case.name}_in{i}.npz", "outputs": f"{case.name}_out{i}.npz"}
@@ -157,19 +189,31 @@ def check_cases(cases: list[Case], folder: Path, samples: int = 10, seed: int = 
     for case in cases:
         if case.name in outcomes:
             continue
-        engine = engines.run(case.name, inputs[case.name])
         tflm_results = by_case[case.name]
         if not all(r.ok for r in tflm_results):
             bad = next(r for r in tflm_results if not r.ok)
             outcomes[case.name] = Outcome(case.name, opcodes[case.name], -1, -1, f"TFLM: {bad.reason()}")
             continue
-        expected = np.stack([r.data["arrays"]["output_0"].reshape(-1) for r in tflm_results])
-        got = engine.reshape(expected.shape).astype(expected.dtype)
-        difference = np.abs(got.astype(np.float64) - expected.astype(np.float64))
-        differing = int(np.count_nonzero(got.view(np.uint8) != expected.view(np.uint8)))
-        outcomes[case.name] = Outcome(
-            case.name, opcodes[case.name], differing, int(np.ceil(difference.max()))
-        )
+        try:
+            engine = engines.run_many(case.name, inputs[case.name])
+        except EdgeqError as exc:
+            outcomes[case.name] = Outcome(case.name, opcodes[case.name], -1, -1, f"engine: {exc}")
+            continue
+        differing, largest = 0, 0.0
+        for k, got in enumerate(engine):
+            expected = np.stack([r.data["arrays"][f"output_{k}"].reshape(-1) for r in tflm_results])
+            got = got.reshape(expected.shape).astype(expected.dtype)
+            if expected.dtype == np.float32 and case.tolerance > 0:
+                relative = np.abs(got.astype(np.float64) - expected) / (
+                    1 + np.abs(expected.astype(np.float64))
+                )
+                differing += int(np.count_nonzero(~(relative <= case.tolerance)))  # NaN differs
+                largest = max(largest, float(np.nan_to_num(relative, nan=np.inf).max(initial=0)))
+                continue
+            difference = np.abs(got.astype(np.float64) - expected.astype(np.float64))
+            differing += int(np.count_nonzero(got.view(np.uint8) != expected.view(np.uint8)))
+            largest = max(largest, float(np.nan_to_num(difference, nan=np.inf).max(initial=0)))
+        outcomes[case.name] = Outcome(case.name, opcodes[case.name], differing, largest)
     return [outcomes[case.name] for case in cases]
 
 

@@ -13,10 +13,20 @@ from dataclasses import dataclass
 from typing import Any
 
 from edgeq import templates
-from edgeq.cnames import c_float, c_identifier
+from edgeq.cnames import c_float, c_identifier, suggest_identifier
 from edgeq.engine import ops  # noqa: F401  (registers the lowerings)
 from edgeq.engine.inplace import overlap_delta
-from edgeq.engine.lowering import ALIASES, C_TYPES, LOWERINGS, Builder, Layer, scratch_bytes
+from edgeq.engine.lowering import (
+    ALIASES,
+    C_TYPES,
+    KINDS,
+    LOWERINGS,
+    Builder,
+    Layer,
+    find_lowering,
+    op_kind,
+    scratch_bytes,
+)
 from edgeq.engine.paths import KernelPath, kernel_path
 from edgeq.errors import UnsupportedError
 from edgeq.tflite.graph import ModelGraph, Tensor
@@ -29,8 +39,9 @@ TFLM_HINT = "use a TensorFlow Lite Micro template (edgeq export mcu --template p
 @dataclass(frozen=True)
 class EngineSource:
     """The generated files (name → text), the activation buffer size (scratch buffers included)
-    and the memory plan, the C type and element count of ``invoke()``'s input and output, and the
-    kernel path the files were generated for."""
+    and the memory plan, the C type and element count of ``invoke()``'s first input and first
+    output (``io``), of every input and output in ``invoke()``'s order (``inputs``, ``outputs``:
+    name, C type, element count), and the kernel path the files were generated for."""
 
     files: dict[str, str]
     arena_bytes: int
@@ -40,20 +51,39 @@ class EngineSource:
     io: tuple[tuple[str, int], tuple[str, int]]
     path: str = "portable"
     scratch_bytes: int = 0  # the largest scratch buffer of one op (planned inside the arena)
+    inputs: tuple[tuple[str, str, int], ...] = ()
+    outputs: tuple[tuple[str, str, int], ...] = ()
 
 
 def supported_opcodes() -> tuple[str, ...]:
     return tuple(sorted({*LOWERINGS, *ALIASES}))
 
 
+def supported_kinds() -> dict[str, tuple[str, ...]]:
+    """Opcode → the kinds (int8, int16, float32) the engine has kernels for; aliases run on all."""
+    table = {opcode: tuple(k for k in KINDS if k in kinds) for opcode, kinds in LOWERINGS.items()}
+    table.update({opcode: KINDS for opcode in ALIASES})
+    return dict(sorted(table.items()))
+
+
+def _missing(graph: ModelGraph) -> list[str]:
+    """``OPCODE`` (no kernel at all) or ``OPCODE on int16`` (none for that kind), sorted."""
+    found = set()
+    for op in graph.main.operators:
+        if op.opcode in ALIASES or find_lowering(graph.main, op) is not None:
+            continue
+        found.add(op.opcode if op.opcode not in LOWERINGS else f"{op.opcode} on {op_kind(graph.main, op)}")
+    return sorted(found)
+
+
 def check_supported(graph: ModelGraph) -> None:
     """UnsupportedError naming every op the engine has no kernel for, and other blockers."""
     subgraph = graph.main
-    missing = sorted({op.opcode for op in subgraph.operators} - set(supported_opcodes()))
+    missing = _missing(graph)
     if missing:
         raise UnsupportedError(f"edgeq's C engine does not support {', '.join(missing)} yet: {TFLM_HINT}")
-    if len(subgraph.inputs) != 1 or len(subgraph.outputs) != 1:
-        raise UnsupportedError(f"the engine supports models with one input and one output: {TFLM_HINT}")
+    if not subgraph.inputs or not subgraph.outputs:
+        raise UnsupportedError(f"the model has no inputs or no outputs: {TFLM_HINT}")
     for index in (*subgraph.inputs, *subgraph.outputs):
         tensor = subgraph.tensors[index]
         if any(d < 0 for d in tensor.shape_signature[1:]) or len(graph.subgraphs) > 1:
@@ -117,7 +147,31 @@ def with_needed_groups(groups: tuple[str, ...] | list[str]) -> tuple[str, ...]:
 
 
 def all_groups() -> tuple[str, ...]:
-    return tuple(sorted({group for group, _ in LOWERINGS.values()}))
+    return tuple(sorted({group for kinds in LOWERINGS.values() for group, _ in kinds.values()}))
+
+
+def op_support(graph: ModelGraph) -> list[str | None]:
+    """Per op of the main subgraph: None when the engine compiles it, else the reason it does not
+    (the lowering's own check, run on its own)."""
+    subgraph = graph.main
+    builder = Builder(subgraph=subgraph, name="probe", offsets=lambda tensor: 0)
+    reasons: list[str | None] = []
+    for op in subgraph.operators:
+        if op.opcode in ALIASES:
+            reasons.append(None)
+            continue
+        found = find_lowering(subgraph, op)
+        if found is None:
+            kind = op_kind(subgraph, op)
+            reasons.append(f"no {op.opcode} kernel for {kind} tensors" if op.opcode in LOWERINGS
+                           else f"no {op.opcode} kernel")  # fmt: skip
+            continue
+        try:
+            found[1](builder, op)
+            reasons.append(None)
+        except UnsupportedError as exc:
+            reasons.append(str(exc))
+    return reasons
 
 
 def scratch_sizes(graph: ModelGraph, path: KernelPath | str = "portable") -> dict[int, int]:
@@ -154,19 +208,20 @@ def generate_engine(graph: ModelGraph, name: str, core: str = "portable") -> Eng
         if op.opcode in ALIASES:
             continue
         try:
-            layers.append(LOWERINGS[op.opcode][1](builder, op))
+            layers.append(find_lowering(subgraph, op)[1](builder, op))  # type: ignore[index]
         except UnsupportedError as exc:
             problems.append(str(exc))
     if problems:
         more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
         raise UnsupportedError(f"{problems[0]}{more}: {TFLM_HINT}")
     groups = with_needed_groups([layer.group for layer in layers])
-    source_in = subgraph.tensors[subgraph.inputs[0]]
-    source_out = subgraph.tensors[subgraph.outputs[0]]
+    names = io_names(graph)
 
     def describe(tensor: Tensor) -> dict[str, Any]:
         quantization = tensor.quantization
         return {
+            "name": names[tensor.index],
+            "NAME": names[tensor.index].upper(),
             "size": tensor.elements,
             "bytes": tensor.nbytes,
             "ctype": C_TYPES[tensor.dtype],
@@ -175,7 +230,9 @@ def generate_engine(graph: ModelGraph, name: str, core: str = "portable") -> Eng
             "offset": offset(tensor.index),
         }
 
-    source_io, target_io = describe(source_in), describe(source_out)
+    inputs = [describe(subgraph.tensors[i]) for i in subgraph.inputs]
+    outputs = [describe(subgraph.tensors[i]) for i in subgraph.outputs]
+    source_io, target_io = inputs[0], outputs[0]
     context = {
         "banner": (
             f"generated by edgeq {__version__} — do not edit. Model sha256 {graph.sha256}; "
@@ -187,6 +244,9 @@ def generate_engine(graph: ModelGraph, name: str, core: str = "portable") -> Eng
         "layers": layers,
         "input": source_io,
         "output": target_io,
+        "inputs": inputs,
+        "outputs": outputs,
+        "single": len(inputs) == 1 and len(outputs) == 1,
         "arena_size": max(plan.peak_bytes, 16),
     }
     constant_bytes = sum(
@@ -208,4 +268,27 @@ def generate_engine(graph: ModelGraph, name: str, core: str = "portable") -> Eng
         io=((source_io["ctype"], source_io["size"]), (target_io["ctype"], target_io["size"])),
         path=path.name,
         scratch_bytes=max(scratch.values(), default=0),
+        inputs=tuple((t["name"], t["ctype"], t["size"]) for t in inputs),
+        outputs=tuple((t["name"], t["ctype"], t["size"]) for t in outputs),
     )
+
+
+def io_names(graph: ModelGraph) -> dict[int, str]:
+    """A C identifier per input and output tensor of the main subgraph: its name in the model's
+    signature (the Keras input and output names), else its tensor name, made a valid identifier
+    and unique (``input`` / ``output`` for a model with one input and one output)."""
+    subgraph = graph.main
+    if len(subgraph.inputs) == 1 and len(subgraph.outputs) == 1:
+        return {subgraph.inputs[0]: "input", subgraph.outputs[0]: "output"}
+    signature = dict(graph.io_names)
+    names: dict[int, str] = {}
+    for index in (*subgraph.inputs, *subgraph.outputs):
+        if index in names:
+            continue
+        base = suggest_identifier(signature.get(index) or subgraph.tensors[index].name).lower()[:40]
+        name, number = base, 1
+        while name in names.values() or name in ("arena", "arena_storage"):
+            number += 1
+            name = f"{base}_{number}"
+        names[index] = name
+    return names

@@ -22,23 +22,45 @@ STRICT_FLAGS = ("-std=c99", "-Wall", "-Wextra", "-Werror", "-pedantic")
 NUMPY_TYPES = {"int8_t": np.int8, "int16_t": np.int16, "float": np.float32, "uint8_t": np.uint8}
 
 
+Ports = tuple[tuple[str, str, int], ...]  # (name, C type, element count) per input or output
+
+
 @dataclass(frozen=True)
 class HostEngines:
     """A compiled host program holding one or more engines."""
 
     binary: Path
-    io: dict[str, tuple[tuple[str, int], tuple[str, int]]]  # name → ((in ctype, n), (out ctype, n))
+    io: dict[str, tuple[Ports, Ports]]  # name → (inputs, outputs)
 
     def run(self, name: str, inputs: np.ndarray) -> np.ndarray:
-        """Run engine ``name`` on each row of ``inputs``; returns one output row per input row."""
-        (in_type, in_size), (out_type, out_size) = self.io[name]
-        rows = np.ascontiguousarray(inputs, dtype=NUMPY_TYPES[in_type]).reshape(-1, in_size)
+        """Run engine ``name`` (one input, one output) on each row of ``inputs``; returns one output
+        row per input row."""
+        return self.run_many(name, [inputs])[0]
+
+    def run_many(self, name: str, inputs: list[np.ndarray]) -> list[np.ndarray]:
+        """Run engine ``name`` on samples of each of its inputs (``inputs[i]``: one row per sample
+        for input i); returns one array per output, one row per sample."""
+        ports_in, ports_out = self.io[name]
+        if len(inputs) != len(ports_in):
+            raise EdgeqError(f"engine {name} takes {len(ports_in)} inputs, got {len(inputs)}")
+        rows = [
+            np.ascontiguousarray(x, dtype=NUMPY_TYPES[ctype]).reshape(-1, size)
+            for x, (_, ctype, size) in zip(inputs, ports_in, strict=True)
+        ]
+        count = len(rows[0])
+        if any(len(r) != count for r in rows):
+            raise EdgeqError(f"engine {name}: every input needs the same number of samples")
+        stream = b"".join(b"".join(r[i].tobytes() for r in rows) for i in range(count))
         done = subprocess.run(
-            [str(self.binary), name], input=rows.tobytes(), capture_output=True, timeout=600, check=False
+            [str(self.binary), name], input=stream, capture_output=True, timeout=600, check=False
         )
         if done.returncode != 0:
             raise EdgeqError(f"the host-compiled engine {name} failed (exit status {done.returncode})")
-        return np.frombuffer(done.stdout, dtype=NUMPY_TYPES[out_type]).reshape(len(rows), out_size)
+        dtype = np.dtype([(f"o{i}", NUMPY_TYPES[c], (n,)) for i, (_, c, n) in enumerate(ports_out)])
+        records = np.frombuffer(done.stdout, dtype=dtype)
+        if len(records) != count:
+            raise EdgeqError(f"the host-compiled engine {name} wrote {len(records)} of {count} outputs")
+        return [np.ascontiguousarray(records[f"o{i}"]) for i in range(len(ports_out))]
 
 
 def compile_host(
@@ -61,7 +83,7 @@ def compile_host(
         for file, text in source.files.items():
             if not file.startswith("edgeq_kernels."):
                 (folder / file).write_text(text, encoding="utf-8")
-        io[name] = source.io
+        io[name] = _ports(source)
         units.append(folder / f"{name}.c")
     for file, text in kernel_files(groups, paths.pop() if paths else "portable").items():
         (folder / file).write_text(text, encoding="utf-8")
@@ -76,21 +98,40 @@ def compile_host(
     return HostEngines(binary=binary, io=io)
 
 
-def _driver(io: dict[str, tuple[tuple[str, int], tuple[str, int]]]) -> str:
+def _ports(source: EngineSource) -> tuple[Ports, Ports]:
+    if source.inputs and source.outputs:
+        return source.inputs, source.outputs
+    (in_type, in_size), (out_type, out_size) = source.io
+    return (("input", in_type, in_size),), (("output", out_type, out_size),)
+
+
+def _driver(io: dict[str, tuple[Ports, Ports]]) -> str:
+    """The host program: each sample's inputs one after another in, each sample's outputs out."""
     lines = ["#include <stdio.h>", "#include <string.h>", "#include <stdlib.h>"]
     lines += [f'#include "{name}.h"' for name in io]
     lines.append(
         "typedef struct { const char *name; size_t in_bytes, out_bytes; "
         "void (*run)(const void *, void *); } entry;"
     )
-    for name, ((in_type, _), (out_type, _)) in io.items():
+
+    def total(ports: Ports) -> str:
+        return " + ".join(f"sizeof({ctype}) * {size}" for _, ctype, size in ports)
+
+    for name, (ports_in, ports_out) in io.items():
+        arguments = []
+        for pointer, qualifier, ports in (("in", "const ", ports_in), ("out", "", ports_out)):
+            offset = "0"
+            for _, ctype, size in ports:
+                arguments.append(
+                    f"({qualifier}{ctype} *)({qualifier}void *)(({qualifier}char *){pointer} + {offset})"
+                )
+                offset = f"{offset} + sizeof({ctype}) * {size}"
         lines.append(
-            f"static void run_{name}(const void *in, void *out) "
-            f"{{ {name}_invoke((const {in_type} *)in, ({out_type} *)out); }}"
+            f"static void run_{name}(const void *in, void *out) {{ {name}_invoke({', '.join(arguments)}); }}"
         )
     table = ", ".join(
-        f'{{"{name}", sizeof({t_in}) * {n_in}, sizeof({t_out}) * {n_out}, run_{name}}}'
-        for name, ((t_in, n_in), (t_out, n_out)) in io.items()
+        f'{{"{name}", {total(ports_in)}, {total(ports_out)}, run_{name}}}'
+        for name, (ports_in, ports_out) in io.items()
     )
     lines.append(f"static const entry entries[] = {{{table}}};")
     lines.append(

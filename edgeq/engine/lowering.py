@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from edgeq.cnames import c_ints
+from edgeq.cnames import c_floats, c_ints
 from edgeq.engine.params import requantize_params
 from edgeq.engine.paths import PATHS, KernelPath
 from edgeq.errors import UnsupportedError
@@ -69,8 +69,14 @@ class Builder:
     def prefix(self, op: Operator) -> str:
         return f"{self.name}_op{op.index}"
 
-    def array(self, name: str, ctype: str, values: list[int] | np.ndarray) -> str:
-        """A ``static const`` array in flash; returns its C name."""
+    def array(self, name: str, ctype: str, values: list[int] | list[float] | np.ndarray) -> str:
+        """A ``static const`` array in flash (float32 values exactly, for ``float``); returns its
+        C name."""
+        if ctype == "float":
+            floats = [float(v) for v in np.asarray(values, dtype=np.float32).reshape(-1)]
+            body = c_floats(floats or [0.0])
+            self.arrays.append({"name": name, "ctype": ctype, "count": max(len(floats), 1), "body": body})
+            return name
         flat = [int(v) for v in np.asarray(values).reshape(-1)]
         body = c_ints(flat or [0])
         self.arrays.append({"name": name, "ctype": ctype, "count": max(len(flat), 1), "body": body})
@@ -81,7 +87,7 @@ class Builder:
         tensor, a const array holding its values (emitted once)."""
         tensor = self.tensor(index)
         ctype = C_TYPES.get(tensor.dtype)
-        if ctype is None or (ctype == "float" and tensor.is_constant):
+        if ctype is None:
             raise UnsupportedError(f"tensor {tensor.name}: the engine has no {tensor.dtype} support here")
         if tensor.is_constant:
             if index not in self.constants:
@@ -112,27 +118,60 @@ class Builder:
 Lowering = Callable[[Builder, Operator], Layer]
 # bytes of working memory an op's kernel needs on a kernel path (0: none)
 ScratchSize = Callable[[Subgraph, Operator, KernelPath], int]
-LOWERINGS: dict[str, tuple[str, Lowering]] = {}
-SCRATCH: dict[str, ScratchSize] = {}
+# The tensor types an op's kernels are written for: the *kind* of an op (see ``op_kind``).
+KINDS = ("int8", "int16", "float32")
+# opcode → kind → (kernel group, lowering)
+LOWERINGS: dict[str, dict[str, tuple[str, Lowering]]] = {}
+SCRATCH: dict[tuple[str, str], ScratchSize] = {}
 ALIASES: set[str] = set()
 
 
-def lowering(opcode: str, group: str, scratch: ScratchSize | None = None) -> Callable[[Lowering], Lowering]:
-    """Register ``function`` as the lowering of ``opcode``, with kernels in ``group``; ``scratch``
-    says how many bytes of working memory its kernel needs (planned into the engine's buffer)."""
+def lowering(
+    opcode: str, group: str, scratch: ScratchSize | None = None, kinds: tuple[str, ...] = ("int8",)
+) -> Callable[[Lowering], Lowering]:
+    """Register ``function`` as the lowering of ``opcode`` for ops of each of ``kinds`` (see
+    ``op_kind``), with kernels in ``group``; ``scratch`` says how many bytes of working memory its
+    kernel needs (planned into the engine's buffer). One lowering per (opcode, kind)."""
 
     def register(function: Lowering) -> Lowering:
-        LOWERINGS[opcode] = (group, function)
-        if scratch is not None:
-            SCRATCH[opcode] = scratch
+        for kind in kinds:
+            if kind not in KINDS:
+                raise ValueError(f"unknown kind {kind}")
+            if kind in LOWERINGS.get(opcode, {}):
+                raise ValueError(f"{opcode} has two lowerings for {kind}")
+            LOWERINGS.setdefault(opcode, {})[kind] = (group, function)
+            if scratch is not None:
+                SCRATCH[(opcode, kind)] = scratch
         return function
 
     return register
 
 
+def op_kind(subgraph: Subgraph, op: Operator) -> str:
+    """The type an op computes in: that of its first non-constant input of a kernel type (int8,
+    int16, float32), else its first output's. So an int16x8 CONV_2D is ``int16``, QUANTIZE of a
+    float input ``float32``, DEQUANTIZE of an int8 one ``int8``, a GATHER of a constant table by
+    int32 indices the table's type, ARG_MAX its input's."""
+    for index in op.inputs:
+        if index >= 0:
+            tensor = subgraph.tensors[index]
+            if not tensor.is_constant and tensor.dtype in KINDS:
+                return tensor.dtype
+    for index in op.outputs:
+        if index >= 0 and subgraph.tensors[index].dtype in KINDS:
+            return subgraph.tensors[index].dtype
+    first = next((i for i in (*op.inputs, *op.outputs) if i >= 0), None)
+    return subgraph.tensors[first].dtype if first is not None else "int8"
+
+
+def find_lowering(subgraph: Subgraph, op: Operator) -> tuple[str, Lowering] | None:
+    """The (group, lowering) for ``op``'s opcode and kind, or None."""
+    return LOWERINGS.get(op.opcode, {}).get(op_kind(subgraph, op))
+
+
 def scratch_bytes(subgraph: Subgraph, op: Operator, path: KernelPath) -> int:
     """Working memory of ``op``'s kernel on ``path`` (0 for ops that need none)."""
-    size = SCRATCH.get(op.opcode)
+    size = SCRATCH.get((op.opcode, op_kind(subgraph, op)))
     return size(subgraph, op, path) if size else 0
 
 

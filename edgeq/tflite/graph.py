@@ -172,6 +172,8 @@ class ModelGraph:
     signatures: tuple[str, ...]
     size_bytes: int
     sha256: str
+    # (tensor index, name) of subgraph 0's inputs and outputs in the first signature
+    io_names: tuple[tuple[int, str], ...] = ()
 
     @property
     def main(self) -> Subgraph:

@@ -139,6 +139,7 @@ def _read(data: bytes) -> ModelGraph:
             raise _Invalid(f"metadata points at buffer {buffer} of {len(buffers)}")
         metadata.append((table.string(0, "name") or "", buffer))
     signatures = []
+    io_names: dict[int, str] = {}
     for table in model.tables(7, "signature_defs"):
         if int(table.scalar(4, "I")) >= len(subgraphs):
             raise _Invalid("a signature points at a missing subgraph")
@@ -148,6 +149,8 @@ def _read(data: bytes) -> ModelGraph:
                     len(sg.tensors) for sg in subgraphs[1:]
                 ):
                     raise _Invalid("a signature names a missing tensor")
+                if not signatures and int(table.scalar(4, "I")) == 0:
+                    io_names.setdefault(int(entry.scalar(1, "I")), entry.string(0, "name") or "")
         signatures.append(table.string(2, "signature_key") or "")
     return ModelGraph(
         schema_version=version,
@@ -155,6 +158,7 @@ def _read(data: bytes) -> ModelGraph:
         subgraphs=subgraphs,
         metadata=tuple(metadata),
         signatures=tuple(signatures),
+        io_names=tuple(sorted(io_names.items())),
         size_bytes=len(data),
         sha256=hashlib.sha256(data).hexdigest(),
     )

@@ -49,8 +49,8 @@ def _activation(op: Operator) -> None:
         raise UnsupportedError(f"{_where(op)}: TFLM rejects a fused {activation} on this op")
 
 
-@lowering("PAD", group="data")
-@lowering("PADV2", group="data")
+@lowering("PAD", group="data", kinds=("int8", "int16"))
+@lowering("PADV2", group="data", kinds=("int8", "int16"))
 def pad(b: Builder, op: Operator) -> Layer:
     """TFLM's Pad: the output in order, input values inside the paddings, the pad value outside.
     The pad value is PADV2's constant, else the output zero point for int8 and 0 for int16."""
@@ -95,7 +95,7 @@ def pad(b: Builder, op: Operator) -> Layer:
     return b.layer(op, "edgeq_pad_params", fields, PAD_KERNELS[source.dtype], operands, "data")
 
 
-@lowering("CONCATENATION", group="data")
+@lowering("CONCATENATION", group="data", kinds=("int8", "int16"))
 def concatenation(b: Builder, op: Operator) -> Layer:
     """TFLM's Concatenation: for each slice before the axis, each input's block in turn. A copy:
     TFLM requires int8 inputs quantized like the output, and int16 ones with zero point 0."""
@@ -145,7 +145,7 @@ def concatenation(b: Builder, op: Operator) -> Layer:
     return b.layer(op, "edgeq_concatenation_params", fields, kernel, operands, "data")
 
 
-@lowering("QUANTIZE", group="data")
+@lowering("QUANTIZE", group="data", kinds=("float32", "int8"))
 def quantize(b: Builder, op: Operator) -> Layer:
     """TFLM's QUANTIZE: AffineQuantize from float32 (float division by the scale, round half away
     from zero, clamp), else Requantize (MultiplyByQuantizedMultiplier of input - zero point by
@@ -170,7 +170,7 @@ def quantize(b: Builder, op: Operator) -> Layer:
     return b.layer(op, struct, fields, kernel, operands, "data")
 
 
-@lowering("DEQUANTIZE", group="data")
+@lowering("DEQUANTIZE", group="data", kinds=("int8", "int16"))
 def dequantize(b: Builder, op: Operator) -> Layer:
     """TFLM's Dequantize: (float)(double(scale) * (value - zero point))."""
     source, output = b.tensor(op.inputs[0]), b.tensor(op.outputs[0])
