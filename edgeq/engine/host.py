@@ -19,7 +19,13 @@ from edgeq.engine.generate import EngineSource, kernel_files
 from edgeq.errors import EdgeqError, ToolchainError
 
 STRICT_FLAGS = ("-std=c99", "-Wall", "-Wextra", "-Werror", "-pedantic")
-NUMPY_TYPES = {"int8_t": np.int8, "int16_t": np.int16, "float": np.float32, "uint8_t": np.uint8}
+NUMPY_TYPES = {
+    "int8_t": np.int8,
+    "int16_t": np.int16,
+    "int32_t": np.int32,
+    "float": np.float32,
+    "uint8_t": np.uint8,
+}
 
 
 Ports = tuple[tuple[str, str, int], ...]  # (name, C type, element count) per input or output
@@ -90,7 +96,8 @@ def compile_host(
     (folder / "edgeq_host_main.c").write_text(_driver(io), encoding="utf-8")
     binary = folder / "edgeq_host"
     units += [folder / "edgeq_kernels.c", folder / "edgeq_host_main.c"]
-    command = [gcc, *STRICT_FLAGS, *flags, "-I", str(folder), *map(str, units), "-o", str(binary)]
+    # -lm: float kernels call expf, tanhf, logf, sqrtf
+    command = [gcc, *STRICT_FLAGS, *flags, "-I", str(folder), *map(str, units), "-o", str(binary), "-lm"]
     done = subprocess.run(command, capture_output=True, text=True, check=False)
     if done.returncode != 0:
         first = next((line for line in done.stderr.splitlines() if "error" in line), done.stderr.strip())
