@@ -26,6 +26,7 @@ from edgeq.engine.lowering import (
     find_lowering,
     op_kind,
     scratch_bytes,
+    tflm_refusal,
 )
 from edgeq.engine.paths import KernelPath, kernel_path
 from edgeq.errors import UnsupportedError
@@ -77,8 +78,21 @@ def _missing(graph: ModelGraph) -> list[str]:
 
 
 def check_supported(graph: ModelGraph) -> None:
-    """UnsupportedError naming every op the engine has no kernel for, and other blockers."""
+    """UnsupportedError naming every op the engine has no kernel for, and other blockers. Ops
+    TensorFlow Lite Micro cannot run either are named with TFLM's reason, without the hint to
+    use TFLM."""
     subgraph = graph.main
+    refused = {}
+    for op in subgraph.operators:
+        reason = tflm_refusal(subgraph, op)
+        if reason is not None and find_lowering(subgraph, op) is None and op.opcode not in ALIASES:
+            refused.setdefault(reason, op.index)
+    if refused:
+        listed = "; ".join(f"{reason} (op {index})" for reason, index in refused.items())
+        raise UnsupportedError(
+            f"neither edgeq's C engine nor TensorFlow Lite Micro runs this model: {listed}: "
+            "replace the layer or choose another --mode"
+        )
     missing = _missing(graph)
     if missing:
         raise UnsupportedError(f"edgeq's C engine does not support {', '.join(missing)} yet: {TFLM_HINT}")
@@ -161,6 +175,9 @@ def op_support(graph: ModelGraph) -> list[str | None]:
             reasons.append(None)
             continue
         found = find_lowering(subgraph, op)
+        if found is None and tflm_refusal(subgraph, op):
+            reasons.append(f"{tflm_refusal(subgraph, op)}, and neither has the engine")
+            continue
         if found is None:
             kind = op_kind(subgraph, op)
             reasons.append(f"no {op.opcode} kernel for {kind} tensors" if op.opcode in LOWERINGS

@@ -24,6 +24,7 @@ from edgeq.engine.params import requantize_params
 from edgeq.engine.paths import PATHS, KernelPath
 from edgeq.errors import UnsupportedError
 from edgeq.tflite.graph import Operator, Subgraph, Tensor
+from edgeq.tflite.tflm_ops import TFLM_RESOLVER_METHODS
 
 C_TYPES = {"int8": "int8_t", "int16": "int16_t", "int32": "int32_t", "float32": "float", "uint8": "uint8_t"}
 
@@ -162,6 +163,28 @@ def op_kind(subgraph: Subgraph, op: Operator) -> str:
             return subgraph.tensors[index].dtype
     first = next((i for i in (*op.inputs, *op.outputs) if i >= 0), None)
     return subgraph.tensors[first].dtype if first is not None else "int8"
+
+
+# What TensorFlow Lite Micro cannot run either, by (opcode, kind): its Prepare refuses the type,
+# or its Eval fails on it (read from tflite-micro's kernels: exp.cc, elementwise.cc, and the
+# Eval switches of space_to_batch_nd.cc, reduce.cc, resize_bilinear.cc). The engine refuses these
+# with TFLM's reason, not as a kernel edgeq lacks.
+_FLOAT_ONLY = ("EXP", "LOG", "SQRT", "SQUARE", "SIN", "COS")
+TFLM_REFUSES: dict[tuple[str, str], str] = {
+    **{(op, kind): f"TFLM's {op} takes float32 tensors only"
+       for op in _FLOAT_ONLY for kind in ("int8", "int16")},
+    ("RSQRT", "int16"): "TFLM's RSQRT takes float32 and int8 tensors only",
+    **{(op, "int16"): f"TFLM's {op} fails on int16 tensors (its Eval takes float32 and int8)"
+       for op in ("SPACE_TO_BATCH_ND", "BATCH_TO_SPACE_ND", "REDUCE_MAX", "RESIZE_BILINEAR")},
+}  # fmt: skip
+
+
+def tflm_refusal(subgraph: Subgraph, op: Operator) -> str | None:
+    """Why TensorFlow Lite Micro itself cannot run ``op`` (None: as far as edgeq knows, it can):
+    a type its kernel refuses, or an op this TFLM registers no kernel for."""
+    if op.opcode not in TFLM_RESOLVER_METHODS:
+        return f"TFLM has no {op.opcode} kernel"
+    return TFLM_REFUSES.get((op.opcode, op_kind(subgraph, op)))
 
 
 def find_lowering(subgraph: Subgraph, op: Operator) -> tuple[str, Lowering] | None:

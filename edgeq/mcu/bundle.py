@@ -20,11 +20,11 @@ from edgeq import templates
 from edgeq.cnames import c_bytes, c_float, c_identifier, c_ints, c_string, suggest_identifier
 from edgeq.errors import InputError, UnsupportedError
 from edgeq.labels import read_labels
-from edgeq.mcu.resolver import TFLM_RESOLVER_METHODS
 from edgeq.outputs import atomic_output_dir, check_output_dir
 from edgeq.tflite import ModelGraph, read_tflite
 from edgeq.tflite.reader import read_model_bytes
 from edgeq.tflite.rewrite import has_int4_weights
+from edgeq.tflite.tflm_ops import TFLM_RESOLVER_METHODS
 from edgeq.version import __version__
 
 if TYPE_CHECKING:
