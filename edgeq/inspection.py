@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from edgeq.engine.report import EngineMemory, engine_memory
 from edgeq.errors import EdgeqError
 from edgeq.results import schema
@@ -103,15 +105,21 @@ class InspectReport:
     shapes: str = SHAPES_ALLOCATED
     tflm_int8_twin: TFLMReport | None = None
     engine_run: TargetCheck | None = None
+    # per operator: None when edgeq's C engine has a kernel for it, else why not
+    engine_ops: tuple[str | None, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
+        engine_ops = self.engine_ops or (None,) * len(self.operators)
         return {
             **schema.INSPECT.header(),
             "edgeq_version": self.edgeq_version,
             "model": {"path": self.path, "sha256": self.sha256, "size_bytes": self.size_bytes},
             "inputs": [tensor.to_dict() for tensor in self.inputs],
             "outputs": [tensor.to_dict() for tensor in self.outputs],
-            "operators": [op.to_dict() for op in self.operators],
+            "operators": [
+                {**op.to_dict(), "edgeq_c_engine": {"supported": reason is None, "reason": reason}}
+                for op, reason in zip(self.operators, engine_ops, strict=True)
+            ],
             "totals": {
                 "operators": len(self.operators),
                 "parameters": self.parameters,
@@ -165,6 +173,7 @@ class InspectReport:
             engine_run=TargetCheck.from_dict(targets["edgeq_c_engine_run"])
             if targets.get("edgeq_c_engine_run")
             else None,
+            engine_ops=tuple((op.get("edgeq_c_engine") or {}).get("reason") for op in data["operators"]),
         )
 
 
@@ -181,6 +190,7 @@ class InspectResult:
     shapes: str = SHAPES_ALLOCATED
     tflm_int8_twin: TFLMReport | None = None  # an int4 file TFLM refuses, its weights stored as int8
     engine_run: TargetCheck | None = None  # the engine compiled and run on this machine, against TFLM
+    engine_ops: tuple[str | None, ...] = ()  # per operator: None when the engine runs it, else why not
 
     @property
     def parameters(self) -> int:
@@ -250,6 +260,7 @@ class InspectResult:
             flex_ops=self.flex_ops,
             custom_ops=self.custom_ops,
             shapes=self.shapes,
+            engine_ops=self.engine_ops,
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -276,6 +287,8 @@ def inspect(model: str | Path) -> InspectResult:
     Raises InputError for a missing or malformed file (nothing malformed reaches an interpreter),
     ToolchainError when tflite-micro or ai-edge-litert is not installed.
     """
+    from edgeq.engine.generate import op_support
+
     tflite = read_model_bytes(model)
     graph = read_tflite(tflite, str(model))
     litert = check_litert(tflite, shapes=True)
@@ -316,6 +329,7 @@ def inspect(model: str | Path) -> InspectResult:
         shapes=SHAPES_ALLOCATED if shapes else SHAPES_FROM_FILE,
         tflm_int8_twin=twin,
         engine_run=engine_run,
+        engine_ops=tuple(op_support(graph)),
     )
 
 
@@ -328,39 +342,52 @@ def _engine_run(graph: ModelGraph, oracle: bytes, arena: int) -> TargetCheck:
     import shutil
     import tempfile
 
-    import numpy as np
-
     from edgeq.engine.generate import generate_engine
     from edgeq.engine.host import compile_host
-    from edgeq.engine.validate import random_inputs
+    from edgeq.engine.validate import FLOAT_TOLERANCE, compare_outputs, engine_inputs
     from edgeq.runtimes.runners import run_probe
 
     target = "edgeq_c_engine (host gcc)"
     if shutil.which("gcc") is None:
         return TargetCheck(target, False, None, "not checked: gcc is missing on this machine")
-    tensor = graph.main.tensors[graph.main.inputs[0]]
-    inputs = random_inputs(graph, tensor, ENGINE_RUN_SAMPLES, seed=0)
+    inputs = engine_inputs(graph, ENGINE_RUN_SAMPLES, seed=0)
     try:
         with tempfile.TemporaryDirectory(prefix="edgeq-inspect-") as work:
-            got = compile_host({"model": generate_engine(graph, "model")}, Path(work)).run("model", inputs)
+            got = compile_host({"model": generate_engine(graph, "model")}, Path(work)).run_many(
+                "model", inputs
+            )
     except EdgeqError as exc:
         return TargetCheck(target, False, None, str(exc))
     steps = [
         {"run": "tflm", "arena": arena, "inputs": f"in{i}.npz", "outputs": f"out{i}.npz"}
-        for i in range(len(inputs))
+        for i in range(ENGINE_RUN_SAMPLES)
     ]
-    results = run_probe(oracle, steps, {f"in{i}.npz": {"input_0": x} for i, x in enumerate(inputs)})
+    arrays = {
+        f"in{i}.npz": {f"input_{k}": x[i] for k, x in enumerate(inputs)} for i in range(ENGINE_RUN_SAMPLES)
+    }
+    results = run_probe(oracle, steps, arrays)
     if not all(r.ok for r in results):
         return TargetCheck(target, True, None, "ran; TensorFlow Lite Micro failed on the same inputs")
-    expected = np.stack([r.data["arrays"]["output_0"].reshape(-1) for r in results])
-    same = bool(np.array_equal(got.reshape(expected.shape).astype(expected.dtype), expected))
-    if same:
+    expected = [
+        np.stack([r.data["arrays"][f"output_{k}"].reshape(-1) for r in results]) for k in range(len(got))
+    ]
+    compared = compare_outputs(
+        [ours.reshape(want.shape).astype(want.dtype) for ours, want in zip(got, expected, strict=True)],
+        expected,
+    )
+    if compared.differing_bytes == 0:
         return TargetCheck(target, True, None, None)
+    if compared.within_float_tolerance:
+        return TargetCheck(
+            target, True, None,
+            f"float32 outputs within {FLOAT_TOLERANCE:g} of TensorFlow Lite Micro's (relative to "
+            f"1 + |value|; largest {compared.max_float_relative:.2g}), not bit for bit",
+        )  # fmt: skip
     return TargetCheck(
         target,
         False,
         None,
-        f"ran, but its outputs differ from TensorFlow Lite Micro's on {len(inputs)} inputs",
+        f"ran, but its outputs differ from TensorFlow Lite Micro's on {ENGINE_RUN_SAMPLES} inputs",
     )
 
 

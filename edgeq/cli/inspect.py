@@ -29,12 +29,13 @@ def inspect(
     graph = result.graph
     stdout.print(f"[bold]{model}[/bold]: {graph.size_bytes:,} bytes, sha256 {graph.sha256[:16]}...")
     table = Table(box=box.SIMPLE_HEAD)
-    for column in ("#", "op", "v", "output", "params", "MACs", "details"):
+    for column in ("#", "op", "v", "output", "params", "MACs", "engine", "details"):
         table.add_column(column, justify="right" if column in ("#", "v", "params", "MACs") else "left")
-    for op in result.operators:
+    engine_ops = result.engine_ops or (None,) * len(result.operators)
+    for op, reason in zip(result.operators, engine_ops, strict=True):
         table.add_row(
             str(op.index), op.opcode, str(op.version), "x".join(map(str, op.output_shape)) or "scalar",
-            f"{op.parameters:,}", f"{op.macs:,}", op.summary,
+            f"{op.parameters:,}", f"{op.macs:,}", "yes" if reason is None else "[red]no[/red]", op.summary,
         )  # fmt: skip
     stdout.print(table)
     for kind in ("inputs", "outputs"):
@@ -81,17 +82,20 @@ def inspect(
             if twin.runs and twin.arena is not None
             else f"TFLite Micro, int4 weights unpacked to int8: does not run either: {twin.reason}"
         )
+    for op, reason in zip(result.operators, engine_ops, strict=True):
+        if reason is not None:
+            stdout.print(f"edgeq C engine, op {op.index} ({op.opcode}): {reason}")
     stdout.print(result.engine.summary())
     run = result.engine_run
     if run is not None:
         checked = f"{ENGINE_RUN_SAMPLES} seeded inputs, against TensorFlow Lite Micro" + (
             " on the int8 twin" if twin is not None else ""
         )
-        stdout.print(
-            f"edgeq C engine: runs (compiled with gcc here; outputs identical on {checked})"
-            if run.runs
-            else f"edgeq C engine: [red]not checked by running[/red]: {run.reason}"
-        )
+        if run.runs:
+            how = run.reason or "outputs identical"
+            stdout.print(f"edgeq C engine: runs (compiled with gcc here; {how} on {checked})")
+        else:
+            stdout.print(f"edgeq C engine: [red]not checked by running[/red]: {run.reason}")
     litert = result.litert
     stdout.print(
         "LiteRT CPU: runs" if litert.runs else f"LiteRT CPU: [red]does not run[/red]: {litert.reason}"

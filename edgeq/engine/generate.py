@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from edgeq import templates
-from edgeq.cnames import c_float, c_identifier, suggest_identifier
+from edgeq.cnames import c_float, c_identifier, c_ints, suggest_identifier
 from edgeq.engine import ops  # noqa: F401  (registers the lowerings)
 from edgeq.engine.inplace import overlap_delta
 from edgeq.engine.lowering import (
@@ -28,6 +28,7 @@ from edgeq.engine.lowering import (
     scratch_bytes,
     tflm_refusal,
 )
+from edgeq.engine.ops.int16 import sigmoid_table
 from edgeq.engine.paths import KernelPath, kernel_path
 from edgeq.errors import UnsupportedError
 from edgeq.tflite.graph import ModelGraph, Tensor
@@ -65,6 +66,28 @@ def supported_kinds() -> dict[str, tuple[str, ...]]:
     table = {opcode: tuple(k for k in KINDS if k in kinds) for opcode, kinds in LOWERINGS.items()}
     table.update({opcode: KINDS for opcode in ALIASES})
     return dict(sorted(table.items()))
+
+
+def supported_ops_markdown() -> str:
+    """The Markdown table of what the engine runs, per op and kind, generated from the lowering
+    registry (the README holds a copy that ``tools/engine_ops_table.py --write`` refreshes and a
+    test compares)."""
+    kinds = supported_kinds()
+    lines = [
+        "| op | int8 | int16 (16x8) | float32 |",
+        "|---|---|---|---|",
+    ]
+    for opcode, supported in kinds.items():
+        alias = opcode in ALIASES
+        cells = ["alias"] * 3 if alias else ["yes" if kind in supported else "" for kind in KINDS]
+        lines.append(f"| {opcode} | {' | '.join(cells)} |")
+    pairs = sum(len(v) for k, v in kinds.items() if k not in ALIASES)
+    lines.append("")
+    lines.append(
+        f'{len(kinds)} ops, {pairs} (op, type) kernels; "alias": the output is the input\'s bytes '
+        "under another shape, no code. Generated from the engine's lowering registry."
+    )
+    return "\n".join(lines)
 
 
 def _missing(graph: ModelGraph) -> list[str]:
@@ -143,6 +166,7 @@ def kernel_files(groups: tuple[str, ...] | list[str], path: str = "portable") ->
         ),
         "kernel_groups": sorted(groups),
         "path": chosen,
+        "int16_sigmoid_table": c_ints(sigmoid_table(), per_line=11),
     }
     environment = templates.environment()
     return {

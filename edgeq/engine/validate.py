@@ -28,6 +28,10 @@ from edgeq.tflite.rewrite import has_int4_weights
 from edgeq.version import __version__
 
 MAX_SAMPLES = 100_000
+# float32 outputs agree when |engine - TFLM| <= FLOAT_TOLERANCE * (1 + |TFLM|): the float kernels
+# compute in TFLM's reference order; what is left are libm's last bits (expf, tanhf, logf) and,
+# on an FPU that fuses multiply-adds, one rounding per fused step.
+FLOAT_TOLERANCE = 1e-5
 TFLM_REFERENCE = "TensorFlow Lite Micro (tflite-micro Python package)"
 TWIN_REFERENCE = (
     "TensorFlow Lite Micro (tflite-micro Python package) on the int8 twin of this int4 file "
@@ -88,10 +92,19 @@ class EngineValidation:
     compiler: str
     reference: str = TFLM_REFERENCE
     second_reference: SecondReference | None = None
+    # the largest |engine - TFLM| / (1 + |TFLM|) over float32 outputs (None: no float outputs, or
+    # integer outputs differ too)
+    max_float_relative_difference: float | None = None
 
     @property
     def identical(self) -> bool:
         return self.differing_bytes == 0
+
+    @property
+    def agrees(self) -> bool:
+        """Identical, or only float32 outputs differ, each within FLOAT_TOLERANCE."""
+        relative = self.max_float_relative_difference
+        return self.identical or (relative is not None and relative <= FLOAT_TOLERANCE)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -107,6 +120,9 @@ class EngineValidation:
             "differing_bytes": self.differing_bytes,
             "compared_bytes": self.total_bytes,
             "max_abs_difference": self.max_abs_difference,
+            "max_float_relative_difference": self.max_float_relative_difference,
+            "float_tolerance": FLOAT_TOLERANCE,
+            "agrees": self.agrees,
             "first_difference": self.first_difference,
             "compiler": self.compiler,
             "memory": self.memory.to_dict(),
@@ -138,11 +154,17 @@ def validate_engine(
     tflite = read_model_bytes(Path(model))
     graph = read_tflite(tflite, str(model))
     source = generate_engine(graph, "model")
-    tensor = graph.main.tensors[graph.main.inputs[0]]
+    main = graph.main
     if data is not None:
-        inputs, described = _data_inputs(data, tensor, samples), f"the first samples of {data}"
+        if len(main.inputs) != 1:
+            raise InputError(
+                f"--data gives samples for one input; {model} has {len(main.inputs)} inputs: "
+                "leave out --data to validate on seeded random inputs"
+            )
+        inputs = [_data_inputs(data, main.tensors[main.inputs[0]], samples)]
+        described = f"the first samples of {data}"
     else:
-        inputs = random_inputs(graph, tensor, samples, seed)
+        inputs = engine_inputs(graph, samples, seed)
         described = f"seeded random values over the input's range, seed {seed}"
     oracle, reference = tflite, TFLM_REFERENCE
     tflm = check_tflm(tflite)
@@ -158,54 +180,115 @@ def validate_engine(
     arena = tflm.arena.minimum_bytes + 1024
     with tempfile.TemporaryDirectory(prefix="edgeq-validate-") as work:
         engines = compile_host({"model": source}, Path(work))
-        engine_out = engines.run("model", inputs)
+        engine_out = engines.run_many("model", inputs)
     twin = oracle is not tflite
     tensors = _op_outputs(graph) if twin else []
     if twin:  # TFLM keeps every intermediate tensor for the per-op comparison: a large arena
         arena = max(arena, TFLM_CHECK_ARENA)
+    count = len(inputs[0])
     steps: list[dict[str, Any]] = []
-    for i in range(len(inputs)):
+    for i in range(count):
         steps.append({"run": "tflm", "arena": arena, "inputs": f"in{i}.npz", "outputs": f"out{i}.npz",
                       "tensors": [t for _, _, t in tensors]})  # fmt: skip
         if twin:
             steps.append({"run": "litert", "reference": True, "model": "int4.tflite", "inputs": f"in{i}.npz",
                           "outputs": f"ref{i}.npz", "tensors": [t for _, _, t in tensors]})  # fmt: skip
-    arrays = {f"in{i}.npz": {"input_0": x} for i, x in enumerate(inputs)}
+    arrays = {f"in{i}.npz": {f"input_{k}": x[i] for k, x in enumerate(inputs)} for i in range(count)}
     results = run_probe(oracle, steps, arrays, models={"int4.tflite": tflite} if twin else None)
     tflm_results = results[0::2] if twin else results
     failed = next((r for r in tflm_results if not r.ok), None)
     if failed is not None:
         raise EdgeqError(f"TensorFlow Lite Micro failed on this model: {failed.reason()}")
-    expected = np.stack([r.data["arrays"]["output_0"].reshape(-1) for r in tflm_results])
-    got = engine_out.reshape(expected.shape).astype(expected.dtype)
-    second = _second_reference(got, tflm_results, results[1::2], tensors) if twin else None
-    differs = got.view(np.uint8).reshape(len(got), -1) != expected.view(np.uint8).reshape(len(got), -1)
-    difference = np.abs(got.astype(np.float64) - expected.astype(np.float64))
-    first = None
-    if differs.any():
-        sample, element = (int(v) for v in np.argwhere(got != expected)[0])
-        first = {
-            "sample": sample,
-            "element": element,
-            "engine": got[sample, element].item(),
-            "tflm": expected[sample, element].item(),
-        }
+    expected = [_stack(tflm_results, k) for k in range(len(main.outputs))]
+    got = [out.reshape(want.shape).astype(want.dtype) for out, want in zip(engine_out, expected, strict=True)]
+    second = _second_reference(got[0], tflm_results, results[1::2], tensors) if twin else None
+    compared = compare_outputs(got, expected)
     memory = EngineMemory.of(source, tflm.arena.minimum_bytes)
     return EngineValidation(
         model=str(model),
         sha256=graph.sha256,
-        samples=len(inputs),
+        samples=count,
         inputs=described,
-        identical_samples=int((~differs.any(axis=1)).sum()),
-        differing_bytes=int(differs.sum()),
-        total_bytes=int(differs.size),
-        max_abs_difference=float(difference.max()) if difference.size else 0.0,
-        first_difference=first,
+        identical_samples=compared.identical_samples,
+        differing_bytes=compared.differing_bytes,
+        total_bytes=compared.total_bytes,
+        max_abs_difference=compared.max_abs_difference,
+        first_difference=compared.first,
         memory=memory,
         compiler=f"{version('gcc')} {' '.join(STRICT_FLAGS)} -O2",
         reference=reference,
         second_reference=second,
+        max_float_relative_difference=compared.max_float_relative,
     )
+
+
+def _stack(results: list[Any], output: int) -> np.ndarray:
+    """Output ``output`` of every probe result, one flattened row per sample."""
+    return np.stack([r.data["arrays"][f"output_{output}"].reshape(-1) for r in results])
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """The engine's outputs against a reference's, over every output tensor: samples whose every
+    output byte is equal, bytes that differ, the largest absolute difference, the largest relative
+    difference |engine - reference| / (1 + |reference|) of float32 outputs, and the first
+    difference (sample, output, element, both values)."""
+
+    identical_samples: int
+    differing_bytes: int
+    total_bytes: int
+    max_abs_difference: float
+    max_float_relative: float | None
+    first: dict[str, Any] | None
+
+    @property
+    def within_float_tolerance(self) -> bool:
+        """Only float32 outputs differ, each within FLOAT_TOLERANCE."""
+        return self.max_float_relative is not None and self.max_float_relative <= FLOAT_TOLERANCE
+
+
+def compare_outputs(got: list[np.ndarray], expected: list[np.ndarray]) -> Comparison:
+    """Compare per output tensor (rows: samples), byte for byte; float32 outputs also relatively."""
+    count = len(expected[0])
+    sample_differs = np.zeros(count, dtype=bool)
+    differing = total = 0
+    largest, relative, first = 0.0, None, None
+    integer_differs = False
+    for k, (ours, theirs) in enumerate(zip(got, expected, strict=True)):
+        bytes_differ = ours.view(np.uint8).reshape(count, -1) != theirs.view(np.uint8).reshape(count, -1)
+        sample_differs |= bytes_differ.any(axis=1)
+        differing += int(bytes_differ.sum())
+        total += int(bytes_differ.size)
+        wide_ours, wide_theirs = ours.astype(np.float64), theirs.astype(np.float64)
+        difference = np.abs(wide_ours - wide_theirs)
+        if difference.size:
+            largest = max(largest, float(np.nan_to_num(difference, nan=np.inf).max()))
+        if theirs.dtype == np.float32:
+            ratio = np.nan_to_num(difference / (1 + np.abs(wide_theirs)), nan=np.inf)
+            relative = max(relative or 0.0, float(ratio.max(initial=0.0)))
+        elif bytes_differ.any():
+            integer_differs = True
+        if first is None and bytes_differ.any():
+            elements = bytes_differ.reshape(count, -1, ours.itemsize).any(axis=2)
+            sample, element = (int(v) for v in np.argwhere(elements)[0])
+            engine_value, tflm_value = ours[sample, element].item(), theirs[sample, element].item()
+            first = {"sample": sample, "output": k, "element": element}
+            first.update(engine=engine_value, tflm=tflm_value)
+    return Comparison(
+        identical_samples=int((~sample_differs).sum()),
+        differing_bytes=differing,
+        total_bytes=total,
+        max_abs_difference=largest,
+        max_float_relative=None if integer_differs else relative,
+        first=first,
+    )
+
+
+def engine_inputs(graph: ModelGraph, count: int, seed: int) -> list[np.ndarray]:
+    """``count`` seeded random samples for each input of ``graph`` (``random_inputs``, the seed
+    advanced per input)."""
+    main = graph.main
+    return [random_inputs(graph, main.tensors[t], count, seed + k) for k, t in enumerate(main.inputs)]
 
 
 def _op_outputs(graph: ModelGraph) -> list[tuple[int, str, int]]:
@@ -260,6 +343,13 @@ def random_inputs(graph: ModelGraph, tensor: Tensor, count: int, seed: int) -> n
     if tensor.dtype in ("int8", "int16"):
         limits = np.iinfo(tensor.dtype)
         return rng.integers(limits.min, limits.max + 1, size=shape, dtype=tensor.dtype)
+    if tensor.dtype == "int32":  # indices (an Embedding's GATHER): valid rows of the table they pick
+        gather = next(
+            (op for op in graph.main.operators if op.opcode == "GATHER" and tensor.index in op.inputs[1:2]),
+            None,
+        )
+        rows = graph.main.tensors[gather.inputs[0]].shape[int(gather.option.get("axis", 0))] if gather else 2
+        return rng.integers(0, max(rows, 1), size=shape, dtype=np.int32)
     # a float input: cover the range of the QUANTIZE that reads it, a quarter beyond each end
     quantize = next((op for op in graph.main.operators if op.inputs and op.inputs[0] == tensor.index), None)
     low, high = -1.0, 1.0

@@ -146,6 +146,22 @@ def _unary(b: Builder, op: Operator) -> tuple[Tensor, Tensor, list[str]]:
     return source, output, [b.operand(op.inputs[0]), b.operand(op.outputs[0], const=False)]
 
 
+SIGMOID_STEPS_PER_UNIT = 24  # the table's entry i is sigmoid(i / 24)
+
+
+def sigmoid_table() -> list[int]:
+    """The 256-entry table TFLM's int16 LOGISTIC and TANH interpolate: 65536 * sigmoid(i / 24),
+    each entry raised by half the error of the chord at the middle of its interval (so linear
+    interpolation errs both ways, as TFLite's LUTPopulate does), rounded; the last entry is the
+    largest uint16 (the curve's limit, 65536, does not fit). Equals TFLM's sigmoid_table_uint16."""
+
+    def curve(i: float) -> float:
+        return 65536.0 / (1.0 + math.exp(-i / SIGMOID_STEPS_PER_UNIT))
+
+    table = [round(curve(i) + 0.5 * (curve(i + 0.5) - (curve(i) + curve(i + 1)) / 2)) for i in range(255)]
+    return [*table, 65535]
+
+
 def sigmoid_input_params16(op: Operator, input_scale: float) -> tuple[int, int]:
     """TFLM's int16 LOGISTIC / TANH Prepare, with the kernel's power-of-two rewrite: the input
     multiplier and right shift that bring the input to the table's scale of 1 / (3 * 4096)."""

@@ -1,0 +1,229 @@
+"""The Keras layer catalogue (``tests/catalogue.py``) through edgeq's C engine, against TensorFlow
+Lite Micro: every model converted with the real TFLiteConverter in int8, int16x8 and float32, and
+as an int8 model with one op kept in float (what ``--max-drop`` produces: DEQUANTIZE, the float op,
+QUANTIZE), float inputs and outputs.
+
+For each file:
+- the converter refuses it (16x8 has no NEG, PRELU, ...): recorded, nothing to run;
+- TFLM refuses it (no TILE or GELU kernel, int8 EXP, int16 SPACE_TO_BATCH_ND...): the engine must
+  refuse it too, with a reason that names TFLM;
+- TFLM runs it: the engine compiles it (gcc, strict C99), and on 10 seeded inputs its outputs equal
+  TFLM's byte for byte, or for float32 outputs within ``FLOAT_TOLERANCE`` (see there); its static
+  RAM is at most 0.70x TFLM's measured arena.
+The test prints a table, and the count of distinct builtin ops TFLM ran that the engine matched.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from catalogue import CATALOGUE, Entry
+from engine_cases import convert_mode, keras_module, random_inputs
+
+from edgeq.errors import EdgeqError
+
+MODES = ("int8", "int16x8", "float32", "mixed")
+SAMPLES = 10
+RAM_RATIO = 0.70
+# float32 outputs: |engine - TFLM| <= FLOAT_TOLERANCE * (1 + |TFLM|). The engine's float kernels
+# compute in TFLM's reference order, so sums and products come out bit for bit; the difference that
+# remains is libm's (expf, tanhf, logf: glibc for the engine on this host, the tflite-micro
+# package's build for TFLM), a few units in the last place.
+FLOAT_TOLERANCE = 1e-5
+
+
+@dataclass
+class Result:
+    name: str
+    mode: str
+    ops: tuple[str, ...] = ()
+    kinds: tuple[tuple[str, str], ...] = ()
+    converter: str | None = None  # why the converter refused
+    tflm: str | None = None  # why TFLM refused
+    engine: str | None = None  # why the engine refused
+    source: Any = None
+    graph: Any = None
+    tflite: bytes = b""
+    inputs: list[np.ndarray] = field(default_factory=list)
+    differing: int = 0
+    largest: float = 0.0
+    arena: int = 0
+
+    @property
+    def label(self) -> str:
+        return f"{self.name}/{self.mode}"
+
+
+def _mixed(keras_model: Any, seed: int) -> bytes:
+    """int8 with float I/O and the first op kept float32, as ``--max-drop`` builds it (the
+    calibrated model quantized by mlir_quantize with that op's output tensor denylisted)."""
+    from tensorflow.lite.python import convert
+
+    from edgeq.conversion.quiet import import_tensorflow, quiet
+    from edgeq.tflite import read_tflite
+
+    tf = import_tensorflow()
+    rng = np.random.default_rng(seed)
+    names = [t.name for t in keras_model.inputs]
+    samples = [
+        {n: rng.uniform(-1, 1, size=(1, *tuple(t.shape)[1:])).astype(np.float32)
+         for n, t in zip(names, keras_model.inputs, strict=True)}
+        for _ in range(32)
+    ]  # fmt: skip
+    converter = tf.lite.TFLiteConverter.from_keras_model(keras_model)
+    converter.optimizations = [tf.lite.Optimize.DEFAULT]
+    converter.representative_dataset = lambda: iter(samples)
+    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+    converter._experimental_disable_per_channel_quantization_for_dense_layers = True
+    converter._experimental_calibrate_only = True
+    with quiet():
+        calibrated = converter.convert()
+    graph = read_tflite(bytes(calibrated))
+    first = graph.main.tensors[graph.main.operators[0].outputs[0]].name
+    with quiet():
+        return bytes(
+            convert.mlir_quantize(
+                calibrated, fully_quantize=False, input_data_type=tf.float32,
+                output_data_type=tf.float32, denylisted_nodes=[first],
+            )
+        )  # fmt: skip
+
+
+def _convert(entry: Entry, mode: str, seed: int) -> bytes:
+    keras = keras_module()
+    keras.utils.set_random_seed(seed)
+    model = entry.build(keras)
+    if mode == "mixed":
+        return _mixed(model, seed)
+    high = float(entry.vocabulary) if entry.vocabulary else 1.0
+    return convert_mode(model, mode, "float32", -1.0, high, seed)
+
+
+def _measure_arenas(results: list[Result]) -> None:
+    """TFLM's arena for each model TFLM runs: the recording allocator's total, proved by a run with
+    exactly that arena (else the full search of ``check_tflm``)."""
+    from edgeq.runtimes.runners import check_tflm, run_probe
+
+    ran = [r for r in results if r.tflm is None and r.arena]
+    if not ran:
+        return
+    steps = [{"run": "tflm", "arena": r.arena, "model": f"m{i}.tflite"} for i, r in enumerate(ran)]
+    proofs = run_probe(ran[0].tflite, steps, models={f"m{i}.tflite": r.tflite for i, r in enumerate(ran)})
+    for result, proof in zip(ran, proofs, strict=True):
+        if not proof.ok:
+            report = check_tflm(result.tflite)
+            result.arena = report.arena.minimum_bytes if report.arena else 0
+
+
+def _run_all(tmp: Path) -> list[Result]:
+    from edgeq.engine.generate import generate_engine
+    from edgeq.engine.host import compile_host
+    from edgeq.engine.lowering import op_kind
+    from edgeq.runtimes.runners import run_probe
+    from edgeq.tflite import read_tflite
+
+    results: list[Result] = []
+    for number, entry in enumerate(CATALOGUE):
+        for mode in MODES:
+            result = Result(entry.name, mode)
+            results.append(result)
+            try:
+                result.tflite = _convert(entry, mode, number)
+            except Exception as exc:  # the converter raises several types: all mean it refused
+                result.converter = str(exc).strip().splitlines()[0][:160]
+                continue
+            result.graph = read_tflite(result.tflite)
+            main = result.graph.main
+            result.ops = tuple(op.opcode for op in main.operators)
+            result.kinds = tuple((op.opcode, op_kind(main, op)) for op in main.operators)
+            try:
+                result.source = generate_engine(result.graph, f"{entry.name}_{mode}")
+            except EdgeqError as exc:
+                result.engine = str(exc)
+    converted = [r for r in results if r.converter is None]
+    rng = np.random.default_rng(0)
+    arrays: dict[str, dict[str, np.ndarray]] = {}
+    steps: list[dict[str, Any]] = []
+    for i, result in enumerate(converted):
+        main = result.graph.main
+        high = 20.0 if result.name == "embedding" else 1.0
+        result.inputs = [random_inputs(main.tensors[t], SAMPLES, rng, -1.0, high) for t in main.inputs]
+        steps.append({"run": "tflm", "arena": 1 << 22, "allocations": True, "model": f"m{i}.tflite"})
+        for s in range(SAMPLES):
+            arrays[f"m{i}_in{s}.npz"] = {f"input_{k}": x[s] for k, x in enumerate(result.inputs)}
+            steps.append({"run": "tflm", "arena": 1 << 22, "model": f"m{i}.tflite", "inputs": f"m{i}_in{s}.npz",
+                          "outputs": f"m{i}_out{s}.npz"})  # fmt: skip
+    models = {f"m{i}.tflite": r.tflite for i, r in enumerate(converted)}
+    answers = run_probe(converted[0].tflite, steps, arrays, models=models)
+    per_model = 1 + SAMPLES
+    compiled = {f"{r.name}_{r.mode}": r.source for r in converted if r.source is not None}
+    engines = compile_host(compiled, tmp / "build")
+    for i, result in enumerate(converted):
+        allocation, *runs = answers[i * per_model : (i + 1) * per_model]
+        if not allocation.ok:
+            result.tflm = allocation.reason()
+            continue
+        result.arena = int(allocation.data.get("totals", {}).get("total", 0))
+        if result.source is None:
+            continue
+        outputs = engines.run_many(f"{result.name}_{result.mode}", result.inputs)
+        for k, got in enumerate(outputs):
+            expected = np.stack([run.data["arrays"][f"output_{k}"].reshape(-1) for run in runs])
+            got = got.reshape(expected.shape).astype(expected.dtype)
+            if expected.dtype == np.float32:
+                relative = np.abs(got.astype(np.float64) - expected) / (1 + np.abs(expected.astype(np.float64)))
+                result.differing += int(np.count_nonzero(~(relative <= FLOAT_TOLERANCE)))
+                result.largest = max(result.largest, float(np.nan_to_num(relative, nan=np.inf).max()))
+            else:
+                result.differing += int(np.count_nonzero(got.view(np.uint8) != expected.view(np.uint8)))
+                difference = np.abs(got.astype(np.int64) - expected.astype(np.int64))
+                result.largest = max(result.largest, float(difference.max()))
+    _measure_arenas(converted)
+    return results
+
+
+def _table(results: list[Result]) -> str:
+    lines = []
+    for r in results:
+        if r.converter:
+            state = f"converter refuses: {r.converter[:90]}"
+        elif r.tflm:
+            state = f"TFLM refuses ({r.tflm[:60]}); engine: {(r.engine or 'COMPILES')[:90]}"
+        elif r.engine:
+            state = f"ENGINE REFUSES: {r.engine[:120]}"
+        else:
+            ratio = r.source.arena_bytes / r.arena if r.arena else float("nan")
+            state = f"{r.differing} differ (max {r.largest:.3g}), RAM {r.source.arena_bytes} B = {ratio:.2f}x TFLM {r.arena} B"
+        lines.append(f"{r.label:42s} {state}")
+    return "\n".join(lines)
+
+
+def test_every_catalogue_model_tflm_runs_runs_in_the_engine_identically_in_less_ram(tmp_path):
+    results = _run_all(tmp_path)
+    print("\n" + _table(results))
+    ran = [r for r in results if r.converter is None and r.tflm is None]
+    matched = [r for r in ran if r.source is not None and r.differing == 0]
+    ops = sorted({op for r in ran for op in r.ops})
+    covered = sorted({op for r in matched for op in r.ops})
+    kinds = sorted({kind for r in matched for kind in r.kinds})
+    print(f"distinct builtin ops TFLM runs in the catalogue: {len(ops)}; matched by the engine: {len(covered)}")
+    print(f"(op, kind) pairs matched: {len(kinds)}; models run by TFLM: {len(ran)}, matched: {len(matched)}")
+    print("ops TFLM runs that the engine does not match:", sorted(set(ops) - set(covered)))
+    problems = [f"{r.label}: {r.engine}" for r in ran if r.source is None]
+    problems += [f"{r.label}: {r.differing} values differ (max {r.largest:g})" for r in ran if r.source and r.differing]
+    problems += [
+        f"{r.label}: RAM {r.source.arena_bytes} B is {r.source.arena_bytes / r.arena:.2f}x TFLM's {r.arena} B"
+        for r in matched if r.arena and r.source.arena_bytes > RAM_RATIO * r.arena
+    ]  # fmt: skip
+    refused = [r for r in results if r.converter is None and r.tflm is not None]
+    problems += [f"{r.label}: TFLM refuses ({r.tflm}) but the engine compiles it" for r in refused if r.source]
+    problems += [
+        f"{r.label}: the engine's reason does not name TFLM: {r.engine}"
+        for r in refused
+        if r.source is None and "TFLM" not in str(r.engine)
+    ]
+    assert problems == [], "\n".join(problems)
+    assert len(ran) >= 150 and covered == ops
