@@ -89,6 +89,12 @@ def build_firmware(
     gcc = require("arm-none-eabi-gcc", "to build firmware for emulated Cortex-M boards")
     stack_bytes = board.stack_bytes if stack_bytes is None else stack_bytes
     folder.mkdir(parents=True, exist_ok=True)
+    if len(source.inputs) > 1 or len(source.outputs) > 1:
+        raise BenchFailure(
+            board.target,
+            f"the engine's Cortex-M benchmark harness drives one input and one output; this model has "
+            f"{len(source.inputs)} and {len(source.outputs)}: check it with edgeq validate --engine c",
+        )
     (in_type, in_size), (out_type, out_size) = source.io
     values = np.ascontiguousarray(sample, dtype=NUMPY_TYPES[in_type]).reshape(-1)
     if values.size != in_size:
@@ -135,7 +141,7 @@ def build_firmware(
     if done.returncode == 0:
         link = [gcc, *board.gcc_flags, "-T", "link.ld", *LDFLAGS, "-Wl,-Map=bench.map"]
         done = subprocess.run(
-            [*link, *(f"{unit}.o" for unit in units), "-o", "bench.elf"],
+            [*link, *(f"{unit}.o" for unit in units), "-o", "bench.elf", "-lm"],  # libm: float kernels
             cwd=folder,
             capture_output=True,
             text=True,
