@@ -1,11 +1,12 @@
 """Ops that move or convert values (kernel group ``data``): PAD / PADV2 and CONCATENATION (int8,
-int16), QUANTIZE (float32 → int8 / int16, int8 → int8 requantization) and DEQUANTIZE (int8 / int16
-→ float32). SQUEEZE and EXPAND_DIMS are aliases, like RESHAPE: TFLite gives their output the
-input's type and quantization, so the bytes are the same under another shape.
+int16, float32), QUANTIZE (float32 → int8 / int16; requantization int8 / int16 → int8 / int16) and
+DEQUANTIZE (int8 / int16 → float32). SQUEEZE and EXPAND_DIMS are aliases, like RESHAPE: TFLite
+gives their output the input's type and quantization, so the bytes are the same under another shape.
 """
 
 from __future__ import annotations
 
+from edgeq.cnames import c_float
 from edgeq.engine.fixedpoint import quantize_multiplier
 from edgeq.engine.lowering import C_TYPES, Builder, Layer, alias, lowering, require_dtype, scale, zero_point
 from edgeq.errors import UnsupportedError
@@ -22,10 +23,17 @@ QUANTIZE_KERNELS = {
     ("float32", "int8"): "edgeq_quantize_f32_s8",
     ("float32", "int16"): "edgeq_quantize_f32_s16",
     ("int8", "int8"): "edgeq_requantize_s8_s8",
+    ("int8", "int16"): "edgeq_requantize_s8_s16",
+    ("int16", "int8"): "edgeq_requantize_s16_s8",
+    ("int16", "int16"): "edgeq_requantize_s16_s16",
 }
 DEQUANTIZE_KERNELS = {"int8": "edgeq_dequantize_s8_f32", "int16": "edgeq_dequantize_s16_f32"}
-PAD_KERNELS = {"int8": "edgeq_pad_s8", "int16": "edgeq_pad_s16"}
-CONCATENATION_KERNELS = {"int8": "edgeq_concatenation_s8", "int16": "edgeq_concatenation_s16"}
+PAD_KERNELS = {"int8": "edgeq_pad_s8", "int16": "edgeq_pad_s16", "float32": "edgeq_pad_f32"}
+CONCATENATION_KERNELS = {
+    "int8": "edgeq_concatenation_s8",
+    "int16": "edgeq_concatenation_s16",
+    "float32": "edgeq_concatenation_f32",
+}
 
 
 def _where(op: Operator) -> str:
@@ -49,12 +57,13 @@ def _activation(op: Operator) -> None:
         raise UnsupportedError(f"{_where(op)}: TFLM rejects a fused {activation} on this op")
 
 
-@lowering("PAD", group="data", kinds=("int8", "int16"))
-@lowering("PADV2", group="data", kinds=("int8", "int16"))
+@lowering("PAD", group="data", kinds=("int8", "int16", "float32"))
+@lowering("PADV2", group="data", kinds=("int8", "int16", "float32"))
 def pad(b: Builder, op: Operator) -> Layer:
     """TFLM's Pad: the output in order, input values inside the paddings, the pad value outside.
-    The pad value is PADV2's constant, else the output zero point for int8 and 0 for int16."""
-    require_dtype(b.subgraph, op, [op.inputs[0], op.outputs[0]], "int8", "int16")
+    The pad value is PADV2's constant, else the output zero point for int8 and 0 for int16 and
+    float32."""
+    require_dtype(b.subgraph, op, [op.inputs[0], op.outputs[0]], "int8", "int16", "float32")
     source, output = b.tensor(op.inputs[0]), b.tensor(op.outputs[0])
     if source.dtype != output.dtype:
         raise UnsupportedError(f"{_where(op)}: input {source.dtype} and output {output.dtype} differ")
@@ -79,7 +88,7 @@ def pad(b: Builder, op: Operator) -> Layer:
             same = zero_point(constant) == zero_point(output) and scale(constant) == scale(output)
             if not same:
                 raise UnsupportedError(f"{_where(op)}: TFLM needs the pad value quantized like the output")
-        value = int(constant.values().reshape(-1)[0])
+        value = constant.values().reshape(-1)[0]
     elif source.dtype == "int8":
         _per_tensor(b, op, op.outputs[0])
         value = zero_point(output)
@@ -90,18 +99,23 @@ def pad(b: Builder, op: Operator) -> Layer:
     dims = [1] * missing + list(output.shape)
     before = [0] * missing + [lo for lo, _ in pairs]
     after = [0] * missing + [hi for _, hi in pairs]
-    fields = [_braces(dims), _braces(before), _braces(after), value]
+    if source.dtype == "float32":
+        fields = [_braces(dims), _braces(before), _braces(after), c_float(float(value))]
+        struct = "edgeq_pad_f32_params"
+    else:
+        fields = [_braces(dims), _braces(before), _braces(after), int(value)]
+        struct = "edgeq_pad_params"
     operands = [b.operand(op.inputs[0]), b.operand(op.outputs[0], const=False)]
-    return b.layer(op, "edgeq_pad_params", fields, PAD_KERNELS[source.dtype], operands, "data")
+    return b.layer(op, struct, fields, PAD_KERNELS[source.dtype], operands, "data")
 
 
-@lowering("CONCATENATION", group="data", kinds=("int8", "int16"))
+@lowering("CONCATENATION", group="data", kinds=("int8", "int16", "float32"))
 def concatenation(b: Builder, op: Operator) -> Layer:
     """TFLM's Concatenation: for each slice before the axis, each input's block in turn. A copy:
     TFLM requires int8 inputs quantized like the output, and int16 ones with zero point 0."""
     inputs = [index for index in op.inputs if index >= 0]
     output = b.tensor(op.outputs[0])
-    dtype = "int16" if output.dtype == "int16" else "int8"
+    dtype = output.dtype if output.dtype in ("int16", "float32") else "int8"
     require_dtype(b.subgraph, op, [*inputs, op.outputs[0]], dtype)
     _activation(op)
     rank = len(output.shape)
@@ -120,6 +134,13 @@ def concatenation(b: Builder, op: Operator) -> Layer:
     sizes = []
     for index in [*inputs, op.outputs[0]]:
         tensor = b.tensor(index)
+        shape = tensor.shape
+        if len(shape) != rank or any(shape[d] != output.shape[d] for d in range(rank) if d != axis):
+            raise UnsupportedError(f"{_where(op)}: input {shape} does not fit the output {output.shape}")
+        if index != op.outputs[0]:
+            sizes.append(shape[axis] * inner)
+        if dtype == "float32":
+            continue
         _per_tensor(b, op, index)
         if dtype == "int16" and zero_point(tensor) != 0:
             raise UnsupportedError(f"{_where(op)}: TFLM needs int16 zero points of 0 ({tensor.name})")
@@ -128,11 +149,6 @@ def concatenation(b: Builder, op: Operator) -> Layer:
             raise UnsupportedError(
                 f"{_where(op)}: input {tensor.name} is quantized unlike the output (TFLM requires the same)"
             )
-        shape = tensor.shape
-        if len(shape) != rank or any(shape[d] != output.shape[d] for d in range(rank) if d != axis):
-            raise UnsupportedError(f"{_where(op)}: input {shape} does not fit the output {output.shape}")
-        if index != op.outputs[0]:
-            sizes.append(shape[axis] * inner)
     if sum(sizes) != output.shape[axis] * inner:
         raise UnsupportedError(f"{_where(op)}: the inputs do not add up to the output {output.shape}")
     prefix = b.prefix(op)
@@ -145,11 +161,11 @@ def concatenation(b: Builder, op: Operator) -> Layer:
     return b.layer(op, "edgeq_concatenation_params", fields, kernel, operands, "data")
 
 
-@lowering("QUANTIZE", group="data", kinds=("float32", "int8"))
+@lowering("QUANTIZE", group="data", kinds=("float32", "int8", "int16"))
 def quantize(b: Builder, op: Operator) -> Layer:
     """TFLM's QUANTIZE: AffineQuantize from float32 (float division by the scale, round half away
-    from zero, clamp), else Requantize (MultiplyByQuantizedMultiplier of input - zero point by
-    input scale / output scale, plus the output zero point, clamped)."""
+    from zero, clamp), else Requantize of int8 / int16 to int8 / int16 (MultiplyByQuantizedMultiplier
+    of input - zero point by input scale / output scale, plus the output zero point, clamped)."""
     source, output = b.tensor(op.inputs[0]), b.tensor(op.outputs[0])
     kernel = QUANTIZE_KERNELS.get((source.dtype, output.dtype))
     if kernel is None:
