@@ -393,7 +393,9 @@ def gather(b: Builder, op: Operator) -> Layer:
     if coords.dtype != "int32":
         raise UnsupportedError(f"{where(op)}: TFLM's GATHER takes int32 positions only, not {coords.dtype}")
     rank, coords_rank = len(table.shape), len(coords.shape)
-    axis = int(op.option.get("axis", 0))
+    if "axis" not in op.option:
+        raise UnsupportedError(f"{where(op)}: the model reader gives no GatherOptions (axis, batch_dims)")
+    axis = int(op.option["axis"])
     batch_dims = int(op.option.get("batch_dims", 0))
     axis = axis + rank if axis < 0 else axis
     batch_dims = batch_dims + coords_rank if batch_dims < 0 else batch_dims
@@ -443,10 +445,9 @@ def resize_nearest_neighbor(b: Builder, op: Operator) -> Layer:
         raise UnsupportedError(
             f"{where(op)}: the output {output.shape} is not ({batch}, {out_h}, {out_w}, {depth})"
         )
-    align, half = (
-        bool(op.option.get("align_corners", False)),
-        bool(op.option.get("half_pixel_centers", False)),
-    )
+    if "half_pixel_centers" not in op.option:
+        raise UnsupportedError(f"{where(op)}: the model reader gives no ResizeNearestNeighborOptions")
+    align, half = bool(op.option["align_corners"]), bool(op.option["half_pixel_centers"])
     rows = [nearest_neighbor(y, in_h, out_h, align, half) * in_w * depth * size for y in range(out_h)]
     columns = [nearest_neighbor(x, in_w, out_w, align, half) * depth * size for x in range(out_w)]
     prefix = b.prefix(op)
