@@ -193,7 +193,7 @@ def resize_bilinear(b: Builder, op: Operator) -> Layer:
     source, size, output = b.tensor(op.inputs[0]), b.tensor(op.inputs[1]), b.tensor(op.outputs[0])
     if len(source.shape) != 4 or len(output.shape) != 4:
         raise _problem(op, "TFLM's RESIZE_BILINEAR takes a 4-D input")
-    if size.dtype != "int32" or not size.is_constant or size.elements != 2:
+    if size.dtype != "int32" or not size.is_constant or len(size.shape) != 1 or size.elements != 2:
         raise _problem(op, "TFLM's RESIZE_BILINEAR needs a constant int32 size of 2 values")
     option = op.option
     if "align_corners" not in option or "half_pixel_centers" not in option:
