@@ -63,6 +63,7 @@ _OPTION_FIELDS: dict[int, tuple[tuple[str, int, str, object, dict[int, str] | No
         ("ellipsis_mask", 2, "i", 0, None),
         ("new_axis_mask", 3, "i", 0, None),
         ("shrink_axis_mask", 4, "i", 0, None),
+        ("offset", 5, "?", False, None),
     ),
     49: (  # TransposeConvOptions
         ("padding", 0, "b", 0, PADDING),
@@ -71,6 +72,16 @@ _OPTION_FIELDS: dict[int, tuple[tuple[str, int, str, object, dict[int, str] | No
         ("fused_activation", 3, "b", 0, ACTIVATION),
     ),
     75: (("alpha", 0, "f", 0.0, None),),  # LeakyReluOptions
+    15: (("align_corners", 2, "?", False, None), ("half_pixel_centers", 3, "?", False, None)),  # Bilinear
+    19: (("block_size", 0, "i", 0, None),),  # SpaceToDepthOptions
+    23: (("axis", 0, "i", 0, None), ("batch_dims", 1, "i", 0, None)),  # GatherOptions
+    29: (("fused_activation", 0, "b", 0, ACTIVATION),),  # DivOptions
+    35: (("num_splits", 0, "i", 0, None),),  # SplitOptions
+    59: (("values_count", 0, "i", 0, None), ("axis", 1, "i", 0, None)),  # PackOptions
+    64: (("num", 0, "i", 0, None), ("axis", 1, "i", 0, None)),  # UnpackOptions
+    74: (("align_corners", 0, "?", False, None), ("half_pixel_centers", 1, "?", False, None)),  # ResizeNN
+    79: (("num_splits", 0, "i", 0, None),),  # SplitVOptions
+    94: (("block_size", 0, "i", 0, None),),  # DepthToSpaceOptions
 }
 _VECTOR_OPTIONS = {17: ("new_shape", 0), 30: ("squeeze_dims", 0)}  # ReshapeOptions, SqueezeOptions
 

@@ -1,3 +1,13 @@
 """The engine's lowerings, one module per kernel group (importing registers them)."""
 
-from edgeq.engine.ops import activations, binary, core, data, int16, int16_layers, reduce  # noqa: F401
+from edgeq.engine.ops import (  # noqa: F401
+    activations,
+    binary,
+    core,
+    data,
+    int16,
+    int16_layers,
+    movement,
+    movement_select,
+    reduce,
+)
