@@ -2,6 +2,8 @@
 
 from edgeq.engine.ops import (  # noqa: F401
     activations,
+    arith,
+    arith_layers,
     binary,
     core,
     data,
