@@ -41,9 +41,11 @@ def overlap_delta(subgraph: Subgraph, op: Operator, source: int, output: int) ->
     in_item = in_tensor.nbytes // max(in_tensor.elements, 1)
     if out_item == 0 or in_item == 0:
         return None
-    # the first input byte any later element (e' > e) reads
-    later = np.minimum.accumulate(first_read[::-1])[::-1]
-    later = np.append(later[1:], np.iinfo(np.int64).max)
+    # the first input element any later element (e' > e) reads; nothing after the last one (the
+    # cap keeps ``later * in_item`` inside int64 for every element size)
+    cap = np.iinfo(np.int64).max // 16
+    later = np.minimum.accumulate(np.minimum(first_read, cap)[::-1])[::-1]
+    later = np.append(later[1:], cap)
     last_written = (np.arange(len(first_read), dtype=np.int64) + 1) * out_item - 1
     unsafe = last_written - later * in_item
     return max(int(unsafe.max()) + 1, 0)

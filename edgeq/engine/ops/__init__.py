@@ -7,6 +7,8 @@ from edgeq.engine.ops import (  # noqa: F401
     binary,
     core,
     data,
+    float32_elementwise,
+    float32_layers,
     int16,
     int16_layers,
     movement,
