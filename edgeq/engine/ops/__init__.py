@@ -7,6 +7,7 @@ from edgeq.engine.ops import (  # noqa: F401
     binary,
     core,
     data,
+    division,
     float32_elementwise,
     float32_layers,
     int16,
