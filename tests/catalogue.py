@@ -32,7 +32,9 @@ class Entry:
     vocabulary: int = 0
 
 
-def _seq(shape: tuple[int, ...], *layers: Callable[[Any], Any], dtype: str = "float32") -> Callable[[Any], Any]:
+def _seq(
+    shape: tuple[int, ...], *layers: Callable[[Any], Any], dtype: str = "float32"
+) -> Callable[[Any], Any]:
     def build(keras: Any) -> Any:
         x = keras.Input(batch_shape=(1, *shape), dtype=dtype)
         y = x
@@ -56,7 +58,9 @@ def _merge(kind: str) -> Callable[[Any], Any]:
 def _concatenate(keras: Any) -> Any:
     layers = keras.layers
     a, b = keras.Input(batch_shape=(1, 6), name="left"), keras.Input(batch_shape=(1, 4), name="right")
-    return keras.Model([a, b], layers.Dense(3)(layers.Concatenate()([layers.Dense(5)(a), layers.Dense(3)(b)])))
+    return keras.Model(
+        [a, b], layers.Dense(3)(layers.Concatenate()([layers.Dense(5)(a), layers.Dense(3)(b)]))
+    )
 
 
 def _multi_io(keras: Any) -> Any:
@@ -73,6 +77,27 @@ def _multi_io(keras: Any) -> Any:
 def _argmax(keras: Any) -> Any:
     x = keras.Input(batch_shape=(1, 10))
     return keras.Model(x, keras.ops.argmax(keras.layers.Dense(5)(x), axis=-1))
+
+
+def _argmax_lambda(keras: Any) -> Any:
+    """ArgMax the way Keras 3 users get a TFLite ARG_MAX: ``keras.ops.argmax`` converts to a
+    BitwiseAnd the converter cannot write, so a Lambda around ``tf.argmax``."""
+    import tensorflow as tf
+
+    x = keras.Input(batch_shape=(1, 10))
+    scores = keras.layers.Dense(5)(x)
+    return keras.Model(x, keras.layers.Lambda(lambda t: tf.argmax(t, axis=-1, output_type=tf.int32))(scores))
+
+
+def _embedding_tf_keras(keras: Any) -> Any:
+    """A legacy Keras 2 (tf_keras) Embedding: a plain GATHER of the table (Keras 3's Embedding adds
+    negative-index wrapping, a SELECT that TFLM has no kernel for)."""
+    import tf_keras
+
+    layers = tf_keras.layers
+    tokens = tf_keras.Input(batch_shape=(1, 7), dtype="int32")
+    vectors = layers.Embedding(20, 4)(tokens)
+    return tf_keras.Model(tokens, layers.Dense(3)(layers.Flatten()(vectors)))
 
 
 def _activation(name: str) -> Entry:
@@ -125,10 +150,12 @@ CATALOGUE: tuple[Entry, ...] = (
     Entry("concatenate", _concatenate),
     *(Entry(kind.lower(), _merge(kind)) for kind in ("Add", "Subtract", "Multiply", "Maximum", "Minimum", "Average")),
     Entry("embedding", _seq((7,), lambda L: L.Embedding(20, 4), lambda L: L.Flatten(), lambda L: L.Dense(3), dtype="int32"), vocabulary=20),
+    Entry("embedding_tf_keras", _embedding_tf_keras, vocabulary=20),
     Entry("simple_rnn", _seq((5, 3), lambda L: L.SimpleRNN(4, unroll=True))),
     Entry("gru", _seq((5, 3), lambda L: L.GRU(4, unroll=True))),
     Entry("lstm", _seq((5, 3), lambda L: L.LSTM(4, unroll=True))),
     Entry("lstm_sequences", _seq((4, 3), lambda L: L.LSTM(4, unroll=True, return_sequences=True))),
     Entry("argmax", _argmax),
+    Entry("argmax_lambda", _argmax_lambda),
     Entry("multi_io", _multi_io),
 )  # fmt: skip

@@ -174,6 +174,7 @@ TFLM_REFUSES: dict[tuple[str, str], str] = {
     **{(op, kind): f"TFLM's {op} takes float32 tensors only"
        for op in _FLOAT_ONLY for kind in ("int8", "int16")},
     ("RSQRT", "int16"): "TFLM's RSQRT takes float32 and int8 tensors only",
+    ("DIV", "int16"): "TFLM's DIV takes float32, int32 and int8 tensors only",
     **{(op, "int16"): f"TFLM's {op} fails on int16 tensors (its Eval takes float32 and int8)"
        for op in ("SPACE_TO_BATCH_ND", "BATCH_TO_SPACE_ND", "REDUCE_MAX", "RESIZE_BILINEAR")},
 }  # fmt: skip

@@ -220,20 +220,6 @@ def test_keras_arith_layers_equal_tflm_byte_for_byte(tmp_path):
     assert failures(outcomes) == []
 
 
-def _has_float32_islands() -> bool:
-    """Whether the engine lowers the float32 NEG and SQUARE that LayerNormalization's and
-    UnitNormalization's int8 models keep."""
-    import edgeq.engine.ops  # noqa: F401  (registers every lowering)
-    from edgeq.engine.lowering import LOWERINGS
-
-    return all("float32" in LOWERINGS.get(opcode, {}) for opcode in ("NEG", "SQUARE"))
-
-
-@pytest.mark.xfail(
-    not _has_float32_islands(),
-    reason="their int8 models keep a float32 NEG / SQUARE, which needs the float32 kernels",
-    strict=True,
-)
 def test_layer_and_unit_normalization_equal_tflm_byte_for_byte(tmp_path):
     _require_gcc()
 
@@ -325,12 +311,6 @@ def test_transpose_conv_log_softmax_sum_equal_tflm_byte_for_byte(tmp_path):
     assert failures(outcomes) == []
 
 
-def _reads_resize_options() -> bool:
-    from edgeq.tflite.reader import _OPTION_FIELDS
-
-    return 15 in _OPTION_FIELDS  # ResizeBilinearOptions
-
-
 def resize_cases(count: int, seed: int) -> list[Case]:
     """Resizing(bilinear) up and down, UpSampling2D(bilinear), and tf.image.resize with
     align_corners (TF1 style) through tf.compat.v1."""
@@ -362,11 +342,6 @@ def resize_cases(count: int, seed: int) -> list[Case]:
     return cases
 
 
-@pytest.mark.xfail(
-    not _reads_resize_options(),
-    reason="edgeq.tflite.reader does not read ResizeBilinearOptions (align_corners, half_pixel_centers)",
-    strict=True,
-)
 def test_resize_bilinear_equals_tflm_byte_for_byte(tmp_path):
     _require_gcc()
     cases = resize_cases(8, 5)

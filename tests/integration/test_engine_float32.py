@@ -9,28 +9,11 @@ import numpy as np
 import pytest
 from engine_cases import Case, check_cases, failures, keras_module
 
-import edgeq.engine.ops.float32_elementwise
-import edgeq.engine.ops.float32_layers  # noqa: F401  (until ops/__init__ imports both)
-
 
 def _require_gcc() -> None:
     from conftest import require_tool
 
     require_tool("gcc")
-
-
-@pytest.fixture
-def reader_options(monkeypatch: pytest.MonkeyPatch) -> None:
-    """DivOptions and ResizeBilinearOptions read from the model, where edgeq's reader does not
-    read them yet (asked of edgeq/tflite/reader.py)."""
-    from edgeq.tflite import reader
-
-    fields = dict(reader._OPTION_FIELDS)
-    fields.setdefault(29, (("fused_activation", 0, "b", 0, reader.ACTIVATION),))  # DivOptions
-    fields.setdefault(
-        15, (("align_corners", 2, "?", False, None), ("half_pixel_centers", 3, "?", False, None))
-    )  # ResizeBilinearOptions
-    monkeypatch.setattr(reader, "_OPTION_FIELDS", fields)
 
 
 def _model(shape: tuple[int, ...], body):
@@ -368,7 +351,7 @@ def elementwise_cases() -> list[Case]:
     ]
 
 
-def test_float32_elementwise_and_activations_equal_tflm_bit_for_bit(tmp_path, reader_options):
+def test_float32_elementwise_and_activations_equal_tflm_bit_for_bit(tmp_path):
     _require_gcc()
     cases = elementwise_cases()
     outcomes = check_cases(cases, tmp_path)

@@ -10,24 +10,6 @@ import numpy as np
 import pytest
 from engine_cases import Case, calibration_range, check_cases, failures, keras_module
 
-import edgeq.engine.ops.movement  # (registers the lowerings until ops/__init__.py imports them)
-import edgeq.engine.ops.movement_select  # noqa: F401
-from edgeq.tflite import reader
-
-# The option tables these ops need (the reader's _OPTION_FIELDS rows to add: kind → fields).
-READER_OPTIONS = {
-    35: (("num_splits", 0, "i", 0, None),),  # SplitOptions
-    79: (("num_splits", 0, "i", 0, None),),  # SplitVOptions
-    64: (("num", 0, "i", 0, None), ("axis", 1, "i", 0, None)),  # UnpackOptions
-    59: (("values_count", 0, "i", 0, None), ("axis", 1, "i", 0, None)),  # PackOptions
-    23: (("axis", 0, "i", 0, None), ("batch_dims", 1, "i", 0, None)),  # GatherOptions
-    74: (("align_corners", 0, "?", False, None), ("half_pixel_centers", 1, "?", False, None)),  # ResizeNN
-    94: (("block_size", 0, "i", 0, None),),  # DepthToSpaceOptions
-    19: (("block_size", 0, "i", 0, None),),  # SpaceToDepthOptions
-}
-for _kind, _fields in READER_OPTIONS.items():
-    reader._OPTION_FIELDS.setdefault(_kind, _fields)
-
 MODES = ("int8", "int16x8", "float32")
 
 
