@@ -13,7 +13,7 @@ import pytest
 import edgeq
 from edgeq.cli import run
 from edgeq.demo import DIGITS_SCALE
-from tests.conftest import DIGITS, REPO
+from tests.conftest import DIGITS, REPO, require_tool
 
 HARD_CASE = REPO / "datasets" / "hard_case_densenet.keras"
 
@@ -55,7 +55,17 @@ def test_ptq_loses_points_and_max_drop_finds_a_mixed_model_that_runs_in_tflm(cap
     assert (
         mixed["tflm"]["runs"] and mixed["tflm"]["identical_to_litert_reference"] == mixed["tflm"]["samples"]
     )
-    assert (out / "hard_case_densenet_int8_mixed.tflite").is_file()
+    mixed_file = out / "hard_case_densenet_int8_mixed.tflite"
+    assert mixed_file.is_file()
+    # the mixed model (int8 with float CONV_2D / CONCATENATION / SOFTMAX) runs in edgeq's C engine
+    capfd.readouterr()
+    assert run(["export", "mcu", str(mixed_file), "--template", "c", "-o", str(tmp_path / "c")]) == 0
+    assert (tmp_path / "c" / "hard_case_densenet_int8_mixed.c").is_file()
+    assert "edgeq C engine:" in capfd.readouterr().out
+    require_tool("gcc")
+    assert run(["validate", str(mixed_file), "--data", str(test), "-n", "20"]) == 0
+    verdict = capfd.readouterr().out
+    assert "20/20 outputs identical" in verdict, verdict
 
 
 def test_qat_recovers_float_accuracy_with_an_all_int8_model_that_runs_in_tflm(split):
