@@ -7,9 +7,17 @@ read as the input zero point so that they add nothing, as TFLite skips them), an
 stored in the order the kernel path reads them (``interleave``). Depthwise convolutions with a
 depth multiplier above 1 and fully connected layers with a weight zero point keep TFLite's
 reference loops (``*_ref_s8``). Packed int4 weights get their own kernels (``ops/int4.py``).
+
+The convolution, depthwise and pooling kernels (int8, int4, and int16's in ``ops/int16_layers.py``)
+compute one image: for a batch of several, ``per_image`` calls them once per image, the input and
+output pointers moved on by one image each time (a scratch buffer is reused); a batch of one
+gives the single call unchanged.
 """
 
 from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -26,10 +34,71 @@ from edgeq.engine.lowering import (
 from edgeq.engine.ops import int4
 from edgeq.engine.params import activation_range, requantize_params, same_padding
 from edgeq.engine.paths import KernelPath
+from edgeq.errors import UnsupportedError
 from edgeq.tflite.graph import Operator, Subgraph
 
 alias("RESHAPE")
 MAX_DEPTHWISE_TAPS = 64  # EDGEQ_DEPTHWISE_MAX_TAPS in core.h.j2
+
+
+@dataclasses.dataclass(frozen=True)
+class PerImage(Layer):
+    """A kernel that computes one image, called once per image of the batch: ``images`` holds
+    each call's operands (image 0's are ``operands``)."""
+
+    images: tuple[tuple[str, ...], ...] = ()
+
+    @property
+    def statement(self) -> str:
+        calls = (f"{self.call}(&{self.params_name}, {', '.join(operands)});" for operands in self.images)
+        return "\n  ".join(calls)
+
+
+def _image_operand(b: Builder, index: int, const: bool, image: int) -> str:
+    """Tensor ``index``'s operand moved on by ``image`` images (its first dimension)."""
+    tensor = b.tensor(index)
+    elements = tensor.elements // tensor.shape[0]
+    if tensor.is_constant:  # a const array of the tensor's C type: pointer arithmetic in elements
+        return f"{b.operand(index, const)} + {image * elements}" if image else b.operand(index, const)
+    step = image * elements * (tensor.nbytes // max(tensor.elements, 1))
+    moved = dataclasses.replace(b, offsets=lambda t: b.offsets(t) + (step if t == index else 0))
+    return moved.operand(index, const)
+
+
+def per_image(b: Builder, op: Operator, layer: Layer, tensors: Sequence[tuple[int, bool] | None]) -> Layer:
+    """``layer`` (a kernel that computes one image, called on image 0) called once per image of
+    the op's batch. ``tensors`` names, per operand of ``layer``, the tensor it points into and
+    whether it is const (the kernel reads it), or None for an operand every call shares (a
+    scratch buffer). The batch is the first dimension, which every such tensor must share (TFLM
+    requires it); a batch of one returns ``layer`` itself."""
+    named = [spec[0] for spec in tensors if spec is not None]
+    batches = {b.tensor(index).shape[0] if b.tensor(index).shape else 1 for index in named}
+    if len(batches) != 1 or min(batches) < 1:
+        shapes = ", ".join(str(b.tensor(index).shape) for index in named)
+        raise UnsupportedError(f"op {op.index} ({op.opcode}): tensors {shapes} differ in batch size")
+    count = batches.pop()
+    if count == 1:
+        return layer
+    images = tuple(
+        tuple(
+            operand if spec is None else _image_operand(b, spec[0], spec[1], image)
+            for operand, spec in zip(layer.operands, tensors, strict=True)
+        )
+        for image in range(count)
+    )
+    assert images[0] == layer.operands, "per_image: the operands do not name the layer's tensors"
+    fields = {field.name: getattr(layer, field.name) for field in dataclasses.fields(Layer)}
+    return PerImage(**fields, images=images)
+
+
+def _per_image_pair(b: Builder, op: Operator, layer: Layer) -> Layer:
+    """An int8 kernel of (input, output) that computes one image, called once per image."""
+    return per_image(b, op, layer, [(op.inputs[0], True), (op.outputs[0], False)])
+
+
+def _per_image_conv(b: Builder, op: Operator, layer: Layer) -> Layer:
+    """A CONV_2D kernel (input, output, scratch) called once per image."""
+    return per_image(b, op, layer, [(op.inputs[0], True), (op.outputs[0], False), None])
 
 
 def _bias(b: Builder, op: Operator, count: int) -> np.ndarray:
@@ -159,7 +228,7 @@ def convolution(b: Builder, op: Operator) -> Layer:
         conv = [*geometry, int(direct), _column_stride(b.subgraph, op), depth,
                 int(source.quantization.zero_points[0]), params.output_zero_point, params.activation_min,
                 params.activation_max, "NULL", bias, "NULL", "NULL", fast]  # fmt: skip
-        return int4.convolution(b, op, conv, padded, operands)
+        return _per_image_conv(b, op, int4.convolution(b, op, conv, padded, operands))
     requantization, _ = requantization_fields(b, op, out_c)
     fields = [
         *geometry,
@@ -171,7 +240,7 @@ def convolution(b: Builder, op: Operator) -> Layer:
         b.array(f"{b.prefix(op)}_weights", "int8_t", interleave(padded, b.path.conv_block, b.path.chunk)),
         *_folded_fields(b, op, matrix, requantization[3:]),
     ]
-    return b.layer(op, "edgeq_conv_params", fields, "edgeq_conv_s8", operands, "core")
+    return _per_image_conv(b, op, b.layer(op, "edgeq_conv_params", fields, "edgeq_conv_s8", operands, "core"))
 
 
 @lowering("DEPTHWISE_CONV_2D", group="core")
@@ -191,14 +260,15 @@ def depthwise_convolution(b: Builder, op: Operator) -> Layer:
         pad = b.array(f"{prefix}_pad", "int8_t", [zero_point] * in_c)
         dw = [*geometry[:5], *geometry[6:], params.output_zero_point, params.activation_min,
               params.activation_max, "NULL", bias, "NULL", "NULL", fast, pad]  # fmt: skip
-        return int4.depthwise(b, op, dw, taps, operands)
+        return _per_image_pair(b, op, int4.depthwise(b, op, dw, taps, operands))
     requantization, _ = requantization_fields(b, op, out_c)
     if out_c != in_c or k_h * k_w > MAX_DEPTHWISE_TAPS:  # depth multiplier > 1: the reference loops
         has_bias = len(op.inputs) > 2 and op.inputs[2] >= 0
         bias = b.array(f"{prefix}_bias", "int32_t", _bias(b, op, out_c)) if has_bias else "NULL"
         fields = [*geometry, out_c // in_c, -source.quantization.zero_points[0], *requantization[:3],
                   b.array(f"{prefix}_weights", "int8_t", taps), bias, *requantization[3:]]  # fmt: skip
-        return b.layer(op, "edgeq_conv_ref_params", fields, "edgeq_depthwise_conv_ref_s8", operands, "core")
+        layer = b.layer(op, "edgeq_conv_ref_params", fields, "edgeq_depthwise_conv_ref_s8", operands, "core")
+        return _per_image_pair(b, op, layer)
     whole = out_c - out_c % 4
     groups = taps[:, :whole].reshape(k_h * k_w, whole // 4, 4).transpose(1, 0, 2).reshape(-1)
     order = np.concatenate([groups, taps[:, whole:].T.reshape(-1)])
@@ -211,7 +281,8 @@ def depthwise_convolution(b: Builder, op: Operator) -> Layer:
         *_folded_fields(b, op, taps.T, requantization[3:]),
         b.array(f"{prefix}_pad", "int8_t", [zero_point] * in_c),
     ]
-    return b.layer(op, "edgeq_depthwise_params", fields, "edgeq_depthwise_conv_s8", operands, "core")
+    layer = b.layer(op, "edgeq_depthwise_params", fields, "edgeq_depthwise_conv_s8", operands, "core")
+    return _per_image_pair(b, op, layer)
 
 
 @lowering("AVERAGE_POOL_2D", group="core")
@@ -230,4 +301,5 @@ def pool(b: Builder, op: Operator) -> Layer:
     fields = [in_h, in_w, channels, out_h, out_w, f_h, f_w, *strides, pad_h, pad_w]
     call = "edgeq_average_pool_s8" if op.opcode == "AVERAGE_POOL_2D" else "edgeq_max_pool_s8"
     operands = [b.operand(op.inputs[0]), b.operand(op.outputs[0])]
-    return b.layer(op, "edgeq_pool_params", [*fields, low, high], call, operands, "core")
+    layer = b.layer(op, "edgeq_pool_params", [*fields, low, high], call, operands, "core")
+    return _per_image_pair(b, op, layer)

@@ -8,6 +8,8 @@ Q31 multiplier to 16 bits: the generator stores those reduced multipliers. An in
 TFLM accumulate in 32 bits and requantize as for int8 (CONV_2D and FULLY_CONNECTED only). The
 kernels are plain loops in TFLM's order. TRANSPOSE_CONV gathers, for each output element, the
 inputs TFLM scatters into it: integer sums do not depend on the order, so it needs no scratch.
+The convolution, transposed convolution and pooling kernels compute one image: a batch of several
+calls them once per image (``core.per_image``).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import numpy as np
 
 from edgeq.engine.fixedpoint import quantize_multiplier
 from edgeq.engine.lowering import Builder, Layer, lowering, require_dtype, scale, zero_point
+from edgeq.engine.ops.core import per_image
 from edgeq.engine.ops.int16 import activation_range16, per_tensor, problem
 from edgeq.engine.ops.reduce import MEAN_MAX_RUNS, mean_multiplier, mean_runs
 from edgeq.engine.params import same_padding
@@ -79,6 +82,14 @@ def _bias_index(op: Operator, position: int) -> int:
     return op.inputs[position] if len(op.inputs) > position else -1
 
 
+def _per_image(b: Builder, op: Operator, source: int, struct: str, fields: list[object], call: str) -> Layer:
+    """``call(&params, input, output)`` on tensor ``source`` and the output, a kernel that
+    computes one image, called once per image of the batch."""
+    operands = [b.operand(source), b.operand(op.outputs[0], const=False)]
+    layer = b.layer(op, struct, fields, call, operands, GROUP)
+    return per_image(b, op, layer, [(source, True), (op.outputs[0], False)])
+
+
 @lowering("CONV_2D", group=GROUP, kinds=("int16",))
 @lowering("DEPTHWISE_CONV_2D", group=GROUP, kinds=("int16",))
 def convolution(b: Builder, op: Operator) -> Layer:
@@ -113,8 +124,7 @@ def convolution(b: Builder, op: Operator) -> Layer:
         *_requantization(b, op, source, weights, output, _bias_index(op, 2), out_c),
     ]  # fmt: skip
     call = "edgeq_conv_s16" if op.opcode == "CONV_2D" else "edgeq_depthwise_conv_s16"
-    operands = [b.operand(op.inputs[0]), b.operand(op.outputs[0], const=False)]
-    return b.layer(op, "edgeq_conv_s16_params", fields, call, operands, GROUP)
+    return _per_image(b, op, op.inputs[0], "edgeq_conv_s16_params", fields, call)
 
 
 @lowering("TRANSPOSE_CONV", group=GROUP, kinds=("int16",))
@@ -143,8 +153,7 @@ def transpose_convolution(b: Builder, op: Operator) -> Layer:
         low, high, b.array(f"{b.prefix(op)}_weights", "int8_t", weights.values().reshape(-1)),
         *_requantization(b, op, source, weights, output, _bias_index(op, 3), out_c),
     ]  # fmt: skip
-    operands = [b.operand(op.inputs[2]), b.operand(op.outputs[0], const=False)]
-    return b.layer(op, "edgeq_conv_s16_params", fields, "edgeq_transpose_conv_s16", operands, GROUP)
+    return _per_image(b, op, op.inputs[2], "edgeq_conv_s16_params", fields, "edgeq_transpose_conv_s16")
 
 
 @lowering("FULLY_CONNECTED", group=GROUP, kinds=("int16",))
@@ -192,8 +201,7 @@ def pool(b: Builder, op: Operator) -> Layer:
     fields = [in_h, in_w, channels, out_h, out_w, f_h, f_w, option["stride_h"], option["stride_w"],
               pad_h, pad_w, low, high]  # fmt: skip
     call = "edgeq_average_pool_s16" if op.opcode == "AVERAGE_POOL_2D" else "edgeq_max_pool_s16"
-    operands = [b.operand(op.inputs[0]), b.operand(op.outputs[0], const=False)]
-    return b.layer(op, "edgeq_pool_s16_params", fields, call, operands, GROUP)
+    return _per_image(b, op, op.inputs[0], "edgeq_pool_s16_params", fields, call)
 
 
 @lowering("MEAN", group=GROUP, kinds=("int16",))
