@@ -14,6 +14,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -229,29 +230,55 @@ def check_tflm(model: bytes) -> TFLMReport:
 
 
 def _smallest_arena(model: bytes, recorded: int, known_good: int) -> tuple[int, bool]:
-    """The smallest arena that allocates and invokes, and whether 16 bytes less also worked.
+    """The smallest arena that allocates and invokes, and whether 16 bytes less also worked."""
+    return smallest_arenas([model], [recorded], [known_good])[0]
 
-    The recording allocator's total is where the search starts: usually it is the answer, but
+
+def smallest_arenas(
+    models: Sequence[bytes], recorded: Sequence[int], known_good: Sequence[int]
+) -> list[tuple[int, bool]]:
+    """Per model: the smallest arena that allocates and invokes, and whether 16 bytes less also
+    worked. Every model is searched at once, one child process per round for all of them.
+
+    The recording allocator's total is where each search starts: usually it is the answer, but
     kernels' temporary allocations during preparation can need more. Each round tries up to 16
-    sizes in one child process: first ``recorded ± 16 * 2**k``, then evenly spaced sizes in the
-    interval that holds the boundary, until it is one byte wide. Assumes a larger arena never fails.
+    sizes per model: first ``recorded ± 16 * 2**k``, then evenly spaced sizes in the interval that
+    holds the boundary, until it is one byte wide. Assumes a larger arena never fails.
     """
-    step = lambda size: {"run": "tflm", "arena": size}  # noqa: E731
-    low = 0  # the largest size known to fail
-    around = {recorded + sign * 16 * 2**k for sign in (-1, 1) for k in range(15 if sign > 0 else 4)}
-    candidates = sorted(size for size in {recorded, known_good, *around} if 0 < size <= known_good)
-    while True:
-        candidates = [c for c in candidates if c > low]
-        results = run_probe(model, [step(c) for c in candidates])
-        working = [c for c, r in zip(candidates, results, strict=True) if r.ok]
-        high = working[0] if working else known_good
-        low = max([c for c, r in zip(candidates, results, strict=True) if not r.ok and c < high], default=low)
-        if high - low <= 1:
-            break
-        count = min(16, high - low - 1)
-        candidates = sorted({low + (high - low) * (i + 1) // (count + 1) for i in range(count)} | {high})
-    below = run_probe(model, [step(high - 16)])[0].ok if high > 16 else False
-    return high, below
+    names = {f"arena{i}.tflite": content for i, content in enumerate(models)}
+    lows = [0] * len(models)  # the largest size known to fail
+    highs = list(known_good)
+    pending: dict[int, list[int]] = {}
+    for i, (start, good) in enumerate(zip(recorded, known_good, strict=True)):
+        around = {start + sign * 16 * 2**k for sign in (-1, 1) for k in range(15 if sign > 0 else 4)}
+        pending[i] = sorted(size for size in {start, good, *around} if 0 < size <= good)
+    while pending:
+        steps = [
+            {"run": "tflm", "arena": size, "model": f"arena{i}.tflite"}
+            for i, sizes in pending.items()
+            for size in sizes
+        ]
+        results = iter(run_probe(models[0], steps, models=names))
+        following: dict[int, list[int]] = {}
+        for i, sizes in pending.items():
+            answers = [(size, next(results).ok) for size in sizes]
+            working = [size for size, ok in answers if ok]
+            high = working[0] if working else known_good[i]
+            lows[i] = max([size for size, ok in answers if not ok and size < high], default=lows[i])
+            highs[i] = high
+            if high - lows[i] > 1:
+                count = min(16, high - lows[i] - 1)
+                spaced = {lows[i] + (high - lows[i]) * (k + 1) // (count + 1) for k in range(count)}
+                following[i] = sorted(size for size in spaced | {high} if size > lows[i])
+        pending = following
+    checks = [i for i, high in enumerate(highs) if high > 16]
+    below = run_probe(
+        models[0],
+        [{"run": "tflm", "arena": highs[i] - 16, "model": f"arena{i}.tflite"} for i in checks],
+        models=names,
+    ) if checks else []  # fmt: skip
+    fits = {i: result.ok for i, result in zip(checks, below, strict=True)}
+    return [(high, fits.get(i, False)) for i, high in enumerate(highs)]
 
 
 def check_litert(model: bytes, shapes: bool = False) -> StepResult:

@@ -109,18 +109,21 @@ def _convert(entry: Entry, mode: str, seed: int) -> bytes:
 
 def _measure_arenas(results: list[Result]) -> None:
     """TFLM's arena for each model TFLM runs: the recording allocator's total, proved by a run with
-    exactly that arena (else the full search of ``check_tflm``)."""
-    from edgeq.runtimes.runners import check_tflm, run_probe
+    exactly that arena, else the smallest arena that runs (searched for every such model at once)."""
+    from edgeq.runtimes.runners import run_probe, smallest_arenas
 
     ran = [r for r in results if r.tflm is None and r.arena]
     if not ran:
         return
     steps = [{"run": "tflm", "arena": r.arena, "model": f"m{i}.tflite"} for i, r in enumerate(ran)]
     proofs = run_probe(ran[0].tflite, steps, models={f"m{i}.tflite": r.tflite for i, r in enumerate(ran)})
-    for result, proof in zip(ran, proofs, strict=True):
-        if not proof.ok:
-            report = check_tflm(result.tflite)
-            result.arena = report.arena.minimum_bytes if report.arena else 0
+    unproved = [r for r, proof in zip(ran, proofs, strict=True) if not proof.ok]
+    if unproved:
+        found = smallest_arenas(
+            [r.tflite for r in unproved], [r.arena for r in unproved], [1 << 22] * len(unproved)
+        )
+        for result, (minimum, _) in zip(unproved, found, strict=True):
+            result.arena = minimum
 
 
 def _run_all(
