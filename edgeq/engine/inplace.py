@@ -29,8 +29,9 @@ op gets ``None`` (no overlap). What each kernel does:
   gather, one output element at a time): each output element reads every channel of the input
   pixels that reach it; its data input is ``op.inputs[2]``.
 
-Batches are modelled one after another, as the float32 kernels and the int8 TRANSPOSE_CONV walk
-them (for a kernel that computes batch 0 only, the later batches only add constraints).
+Batches are modelled one after another, as every kernel walks them (the float32 kernels and the
+int8 TRANSPOSE_CONV in their own loop; the int8 / int16 windowed kernels as one call per image,
+``per_image`` in ``ops/core.py``).
 
 The randomized and zoo tests run every such overlapped plan against TFLite Micro.
 """
