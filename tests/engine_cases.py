@@ -76,14 +76,16 @@ def convert_mode(model: Any, mode: str, io: str, low: float, high: float, seed: 
     """The real TFLiteConverter: ``mode`` int8 or int16x8 (full integer, ``io`` int8 / int16 or
     float32 inputs and outputs), or float32; per-tensor dense weights, as ``edgeq convert``.
     Calibration samples are uniform in [low, high) for every input (integer inputs, an Embedding's
-    indices: integers in [0, high))."""
+    indices: integers in [0, high)), of the model's batch when it has a fixed one (a fixed-batch
+    RESHAPE rejects batches of another size), else of one."""
     from edgeq.conversion.quiet import import_tensorflow, quiet
 
     tf = import_tensorflow()
     rng = np.random.default_rng(seed)
 
     def sample(tensor: Any) -> np.ndarray:
-        shape = (1, *tuple(tensor.shape)[1:])
+        batch, *rest = tuple(tensor.shape)
+        shape = (batch or 1, *rest)
         if "int" in str(tensor.dtype):
             return rng.integers(0, max(int(high), 1), size=shape).astype(np.int32)
         return rng.uniform(low, high, size=shape).astype(np.float32)

@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 from board_batch import Converted, differences, run_on_board, tflm_outputs
 from conftest import require_tool
-from engine_cases import Case, keras_module, random_inputs
+from engine_cases import Case, convert_mode, keras_module, random_inputs
 
 from edgeq.bench.boards import BOARDS
 from edgeq.engine.generate import EngineSource, generate_engine
@@ -110,32 +110,6 @@ def _cases(mode: str) -> list[Case]:
     ]
 
 
-def convert_batched(model, mode: str, io: str, low: float, high: float, seed: int) -> bytes:
-    """``engine_cases.convert_mode`` with calibration samples of the model's own batch
-    (``convert_mode`` feeds batches of one, which a fixed-batch RESHAPE rejects)."""
-    from edgeq.conversion.quiet import import_tensorflow, quiet
-
-    tf = import_tensorflow()
-    rng = np.random.default_rng(seed)
-    shape = tuple(model.inputs[0].shape)
-    samples = [rng.uniform(low, high, size=shape).astype(np.float32) for _ in range(32)]
-    converter = tf.lite.TFLiteConverter.from_keras_model(model)
-    if mode != "float32":
-        converter.optimizations = [tf.lite.Optimize.DEFAULT]
-        converter.representative_dataset = lambda: ([sample] for sample in samples)
-        converter.target_spec.supported_ops = [
-            tf.lite.OpsSet.TFLITE_BUILTINS_INT8
-            if mode == "int8"
-            else tf.lite.OpsSet.EXPERIMENTAL_TFLITE_BUILTINS_ACTIVATIONS_INT16_WEIGHTS_INT8
-        ]
-        converter._experimental_disable_per_channel_quantization_for_dense_layers = True
-        if io in ("int8", "int16"):
-            converter.inference_input_type = tf.int8 if mode == "int8" else tf.int16
-            converter.inference_output_type = converter.inference_input_type
-    with quiet():
-        return bytes(converter.convert())
-
-
 def _int4_file(tflite: bytes) -> bytes:
     """``tflite`` (int8) with its conv / depthwise / dense weights divided by 16 into [-8, 7] (their
     scales times 16) and stored as packed INT4; its int8 twin (unpack_int4_weights) is the model
@@ -171,7 +145,7 @@ def _int4_models() -> list[Converted]:
         x = layers.DepthwiseConv2D(3, strides=2, padding="same")(x)
         x = layers.Conv2D(8, 1)(x)  # depth 5: im2col
         x = layers.Dense(4)(layers.Reshape((9, 8))(x))  # batch * 9 rows
-        int4 = _int4_file(convert_batched(keras.Model(inputs, x), "int8", "int8", -1.0, 1.0, batch))
+        int4 = _int4_file(convert_mode(keras.Model(inputs, x), "int8", "int8", -1.0, 1.0, batch))
         graph = read_tflite(int4)
         shape = graph.main.tensors[graph.main.inputs[0]].shape
         samples = np.random.default_rng(batch).integers(-128, 128, (SAMPLES, *shape), dtype=np.int8)
@@ -186,7 +160,7 @@ def models() -> list[Converted]:
     converted = []
     for number, case in enumerate([*_cases("int8"), *_cases("int16x8"), *_cases("float32")]):
         keras.utils.set_random_seed(number)
-        tflite = convert_batched(case.build(), case.mode, case.io, case.low, case.high, number)
+        tflite = convert_mode(case.build(), case.mode, case.io, case.low, case.high, number)
         graph = read_tflite(tflite)
         opcodes = {op.opcode for op in graph.main.operators}
         assert opcodes >= set(case.opcodes), (case.name, opcodes)
