@@ -19,7 +19,7 @@ from edgeq.engine.fixedpoint import quantize_multiplier, rounding_divide_by_pot
 from edgeq.engine.lowering import Builder, Layer, lowering, require_dtype, scale, zero_point
 from edgeq.engine.ops.activations import _exp_on_negative_values
 from edgeq.engine.ops.arith import requantize
-from edgeq.engine.ops.reduce import MEAN_MAX_RUNS, mean_runs, softmax_scaling
+from edgeq.engine.ops.reduce import MEAN_MAX_RUNS, reduction, softmax_scaling
 from edgeq.engine.params import activation_range
 from edgeq.errors import UnsupportedError
 from edgeq.tflite.graph import Operator
@@ -44,25 +44,9 @@ def reduce_sum(b: Builder, op: Operator) -> Layer:
     """reference_ops::QuantizedMeanOrSum with compute_sum: MEAN's kernel with the multiplier
     input_scale / output_scale (reduce_common.cc, in double) and no 1/count folded in."""
     require_dtype(b.subgraph, op, [op.inputs[0], op.outputs[0]], "int8")
-    source, output, axis = b.tensor(op.inputs[0]), b.tensor(op.outputs[0]), b.tensor(op.inputs[1])
-    if not axis.is_constant or axis.dtype != "int32":
-        raise _problem(op, "a non-constant or non-int32 axis tensor")
-    rank = len(source.shape)
-    resolved: set[int] = set()
-    for value in np.asarray(axis.values()).reshape(-1).tolist():
-        current = value + rank if value < 0 else value
-        if not 0 <= current < rank:
-            raise _problem(op, f"axis {value} out of range for rank {rank}")
-        resolved.add(current)
-    if any(d <= 0 for d in source.shape):
-        raise _problem(op, f"an empty input shape {source.shape}")
-    count = int(np.prod([source.shape[i] for i in resolved], dtype=np.int64))
-    kept_shape = [d for i, d in enumerate(source.shape) if i not in resolved]
-    if output.elements != int(np.prod(kept_shape, dtype=np.int64)):
-        raise _problem(op, f"maps shape {source.shape} to {output.shape}")
-    kept, reduced = mean_runs(source.shape, resolved)
-    if len(kept) > MEAN_MAX_RUNS or len(reduced) > MEAN_MAX_RUNS or count >= 1 << 23:
-        raise _problem(op, f"reduces axes {sorted(resolved)} of {source.shape}: not supported")
+    source, output = b.tensor(op.inputs[0]), b.tensor(op.outputs[0])
+    found = reduction(b, op, MEAN_MAX_RUNS, 1 << 23)
+    count, kept, reduced = found.count, found.kept, found.reduced
     multiplier, shift = quantize_multiplier(scale(source) / scale(output))
     if shift > 30:
         raise _problem(op, f"output rescale shift {shift} too large")

@@ -20,7 +20,7 @@ from edgeq.engine.fixedpoint import quantize_multiplier
 from edgeq.engine.lowering import Builder, Layer, lowering, require_dtype, scale, zero_point
 from edgeq.engine.ops.core import per_image
 from edgeq.engine.ops.int16 import activation_range16, per_tensor, problem
-from edgeq.engine.ops.reduce import MEAN_MAX_RUNS, mean_multiplier, mean_runs
+from edgeq.engine.ops.reduce import MEAN_MAX_RUNS, mean_multiplier, reduction
 from edgeq.engine.params import same_padding
 from edgeq.errors import UnsupportedError
 from edgeq.tflite.graph import Operator, Tensor
@@ -210,26 +210,9 @@ def mean(b: Builder, op: Operator) -> Layer:
     sum, then one requantization with 1 / count folded into the multiplier)."""
     source, output = _require_int16(b, op, op.inputs[0])
     per_tensor(op, source, output)
-    axis = b.tensor(op.inputs[1])
-    if not axis.is_constant or axis.dtype != "int32":
-        raise problem(op, "TFLM needs a constant int32 axis tensor")
-    rank = len(source.shape)
-    resolved: set[int] = set()
-    for value in np.asarray(axis.values()).reshape(-1).tolist():
-        current = value + rank if value < 0 else value
-        if not 0 <= current < rank:
-            raise problem(op, f"axis {value} out of range for rank {rank}")
-        resolved.add(current)
-    if any(d <= 0 for d in source.shape):
-        raise problem(op, f"empty input shape {source.shape}")
-    count = int(np.prod([source.shape[i] for i in resolved], dtype=np.int64))
-    kept_shape = [d for i, d in enumerate(source.shape) if i not in resolved]
-    if output.elements != int(np.prod(kept_shape, dtype=np.int64)):
-        raise problem(op, f"maps shape {source.shape} to {output.shape}: not supported")
-    kept, reduced = mean_runs(source.shape, resolved)
     # |sum| < 2**15 * count must fit TFLM's int32 accumulator
-    if len(kept) > MEAN_MAX_RUNS or len(reduced) > MEAN_MAX_RUNS or count >= 1 << 16:
-        raise problem(op, f"reduces axes {sorted(resolved)} of {source.shape}: not supported")
+    found = reduction(b, op, MEAN_MAX_RUNS, 1 << 16)
+    count, kept, reduced = found.count, found.kept, found.reduced
     try:
         multiplier, shift = mean_multiplier(scale(source), scale(output), count)
     except ValueError as exc:

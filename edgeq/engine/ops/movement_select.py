@@ -8,7 +8,8 @@ from __future__ import annotations
 import numpy as np
 
 from edgeq.engine.lowering import Builder, Layer, lowering, scale, zero_point
-from edgeq.engine.ops.movement import ALL_KINDS, braces, constant_ints, refuse_types, strides_of, where
+from edgeq.engine.ops.movement import ALL_KINDS, braces, constant_ints, refuse_types, where
+from edgeq.engine.ops.reduce import reduction
 from edgeq.errors import UnsupportedError
 from edgeq.tflite.graph import Operator
 
@@ -55,25 +56,6 @@ def arg_min_max(b: Builder, op: Operator) -> Layer:
     return b.layer(op, "edgeq_arg_params", fields, kernel, operands, "movement")
 
 
-def reduce_runs(
-    shape: tuple[int, ...], axes: set[int]
-) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
-    """``(kept, reduced)``: lists of ``(size, input stride)``, outermost first, of the runs of
-    adjacent dimensions that are all kept or all reduced (dimensions of size 1 dropped)."""
-    strides = strides_of(shape)
-    runs: list[tuple[bool, int, int]] = []
-    for i, size in enumerate(shape):
-        if size == 1:
-            continue
-        if runs and runs[-1][0] == (i in axes):
-            runs[-1] = (i in axes, runs[-1][1] * size, strides[i])
-        else:
-            runs.append((i in axes, size, strides[i]))
-    kept = [(size, stride) for reduced, size, stride in runs if not reduced]
-    reduced = [(size, stride) for is_reduced, size, stride in runs if is_reduced]
-    return kept, reduced
-
-
 @lowering("REDUCE_MAX", group="movement", kinds=ALL_KINDS)
 def reduce_max(b: Builder, op: Operator) -> Layer:
     """TFLM's ReduceMax (ReduceGeneric): each output starts at the type's lowest value and takes
@@ -90,25 +72,8 @@ def reduce_max(b: Builder, op: Operator) -> Layer:
             raise UnsupportedError(
                 f"{where(op)}: TFLM's REDUCE_MAX needs the output quantized like the input"
             )
-    if b.tensor(op.inputs[1]).dtype != "int32":
-        raise UnsupportedError(f"{where(op)}: TFLM's REDUCE_MAX takes an int32 axis only")
-    rank = len(source.shape)
-    axes = set()
-    for value in constant_ints(b, op, op.inputs[1], "axis"):
-        axis = value + rank if value < 0 else value
-        if not 0 <= axis < rank:
-            raise UnsupportedError(f"{where(op)}: axis {value} out of range for {rank} dimensions")
-        axes.add(axis)
-    if any(d <= 0 for d in source.shape):
-        raise UnsupportedError(f"{where(op)}: an empty input {source.shape}")
-    kept_count = int(np.prod([d for i, d in enumerate(source.shape) if i not in axes], dtype=np.int64))
-    if output.elements != kept_count:
-        raise UnsupportedError(
-            f"{where(op)}: the output {output.shape} does not fit the input {source.shape}"
-        )
-    kept, reduced = reduce_runs(source.shape, axes)
-    if len(kept) > REDUCE_RUNS or len(reduced) > REDUCE_RUNS:
-        raise UnsupportedError(f"{where(op)}: axes {sorted(axes)} of {source.shape} alternate too often")
+    found = reduction(b, op, REDUCE_RUNS, 1 << 62)
+    kept, reduced = found.kept, found.reduced
 
     def padded(runs: list[tuple[int, int]]) -> list[str]:
         runs = [*runs, *[(1, 0)] * (REDUCE_RUNS - len(runs))]

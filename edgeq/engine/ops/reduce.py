@@ -12,6 +12,7 @@ absorbs the division by the element count.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -100,29 +101,51 @@ def mean_runs(shape: tuple[int, ...], axes: set[int]) -> tuple[list[tuple[int, i
     return kept, reduced
 
 
-@lowering("MEAN", group="reduce")
-def mean(b: Builder, op: Operator) -> Layer:
-    require_dtype(b.subgraph, op, [op.inputs[0], op.outputs[0]], "int8")
+@dataclass(frozen=True)
+class Reduction:
+    """What a MEAN / SUM / REDUCE_MAX reduces: the resolved axes, the input elements per output
+    (``count``) and the kept / reduced runs of ``mean_runs``."""
+
+    axes: frozenset[int]
+    count: int
+    kept: list[tuple[int, int]]
+    reduced: list[tuple[int, int]]
+
+
+def reduction(b: Builder, op: Operator, max_runs: int, max_count: int) -> Reduction:
+    """The reduction ``op`` (input 0 over the constant int32 axis tensor input 1, negative axes
+    from the end, into output 0) performs; UnsupportedError naming the op for anything else, for
+    more than ``max_runs`` runs or for ``max_count`` or more elements per output."""
     source, output, axis = b.tensor(op.inputs[0]), b.tensor(op.outputs[0]), b.tensor(op.inputs[1])
-    where = f"op {op.index} (MEAN)"
+    where = f"op {op.index} ({op.opcode})"
     if not axis.is_constant or axis.dtype != "int32":
-        raise UnsupportedError(f"{where} has a non-constant or non-int32 axis tensor")
+        raise UnsupportedError(f"{where}: TFLM needs a constant int32 axis tensor")
     rank = len(source.shape)
-    resolved: set[int] = set()
+    axes: set[int] = set()
     for value in np.asarray(axis.values()).reshape(-1).tolist():
         current = value + rank if value < 0 else value
         if not 0 <= current < rank:
-            raise UnsupportedError(f"{where} has axis {value} out of range for rank {rank}")
-        resolved.add(current)
+            raise UnsupportedError(f"{where}: axis {value} out of range for rank {rank}")
+        axes.add(current)
     if any(d <= 0 for d in source.shape):
-        raise UnsupportedError(f"{where} has an empty input shape {source.shape}")
-    count = int(np.prod([source.shape[i] for i in resolved], dtype=np.int64))
-    kept_shape = [d for i, d in enumerate(source.shape) if i not in resolved]
+        raise UnsupportedError(f"{where}: an empty input shape {source.shape}")
+    count = int(np.prod([source.shape[i] for i in axes], dtype=np.int64))
+    kept_shape = [d for i, d in enumerate(source.shape) if i not in axes]
     if output.elements != int(np.prod(kept_shape, dtype=np.int64)):
-        raise UnsupportedError(f"{where} maps shape {source.shape} to {output.shape}: not supported")
-    kept, reduced = mean_runs(source.shape, resolved)
-    if len(kept) > MEAN_MAX_RUNS or len(reduced) > MEAN_MAX_RUNS or count >= 1 << 23:
-        raise UnsupportedError(f"{where} reduces axes {sorted(resolved)} of {source.shape}: not supported")
+        raise UnsupportedError(f"{where}: maps shape {source.shape} to {output.shape}: not supported")
+    kept, reduced = mean_runs(source.shape, axes)
+    if len(kept) > max_runs or len(reduced) > max_runs or count >= max_count:
+        raise UnsupportedError(f"{where}: reduces axes {sorted(axes)} of {source.shape}: not supported")
+    return Reduction(frozenset(axes), count, kept, reduced)
+
+
+@lowering("MEAN", group="reduce")
+def mean(b: Builder, op: Operator) -> Layer:
+    require_dtype(b.subgraph, op, [op.inputs[0], op.outputs[0]], "int8")
+    source, output = b.tensor(op.inputs[0]), b.tensor(op.outputs[0])
+    where = f"op {op.index} (MEAN)"
+    found = reduction(b, op, MEAN_MAX_RUNS, 1 << 23)
+    count, kept, reduced = found.count, found.kept, found.reduced
     try:
         multiplier, shift = mean_multiplier(scale(source), scale(output), count)
     except ValueError as exc:
