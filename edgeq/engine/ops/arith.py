@@ -23,7 +23,7 @@ from edgeq.engine.fixedpoint import (
 from edgeq.engine.fixedpoint import saturating_rounding_doubling_high_mul as high_mul
 from edgeq.engine.lowering import Builder, Layer, lowering, require_dtype, scale, wrap_int32, zero_point
 from edgeq.engine.ops.activations import _multiply_by_pot, _wrap
-from edgeq.engine.ops.binary import _activation_range, _operands, _walk_fields, broadcast_walk
+from edgeq.engine.ops.binary import _activation_range, _operands, broadcast_walk, walk_fields
 from edgeq.errors import UnsupportedError
 from edgeq.tflite.graph import Operator, Tensor
 
@@ -81,7 +81,7 @@ def sub(b: Builder, op: Operator) -> Layer:
     fast = int(so <= -1 and int(np.abs(table1).max()) + int(np.abs(table2).max()) < 2**30)
     prefix = b.prefix(op)
     tables = [b.array(f"{prefix}_table1", "int32_t", table1), b.array(f"{prefix}_table2", "int32_t", table2)]
-    fields = [*_walk_fields(b, op, walk, output), *tables, zero_point(output), mo, so, low, high, fast]
+    fields = [*walk_fields(b, op, walk, output), *tables, zero_point(output), mo, so, low, high, fast]
     return b.layer(op, "edgeq_add_params", fields, "edgeq_add_s8", _binary_operands(b, op), "binary")
 
 
@@ -91,7 +91,7 @@ def maximum_minimum(b: Builder, op: Operator) -> Layer:
     """TFLM compares the raw int8 values (it has no prepare and reads no quantization)."""
     first, second, output = _operands(b, op)
     walk = broadcast_walk(op, first, second, output)
-    fields = [*_walk_fields(b, op, walk, output), int(op.opcode == "MAXIMUM")]
+    fields = [*walk_fields(b, op, walk, output), int(op.opcode == "MAXIMUM")]
     return b.layer(op, "edgeq_minmax_params", fields, "edgeq_minmax_s8", _binary_operands(b, op), GROUP)
 
 
@@ -116,7 +116,7 @@ def squared_difference(b: Builder, op: Operator) -> Layer:
         b.array(f"{prefix}_table1", "int32_t", _rescaled(first, SQUARED_DIFFERENCE_LEFT_SHIFT, m1, s1)),
         b.array(f"{prefix}_table2", "int32_t", _rescaled(second, SQUARED_DIFFERENCE_LEFT_SHIFT, m2, s2)),
     ]
-    fields = [*_walk_fields(b, op, walk, output), *tables, zero_point(output), mo, so]
+    fields = [*walk_fields(b, op, walk, output), *tables, zero_point(output), mo, so]
     return b.layer(
         op,
         "edgeq_squared_difference_params",
@@ -136,7 +136,7 @@ def prelu(b: Builder, op: Operator) -> Layer:
     walk = broadcast_walk(op, source, alpha, output)
     m1, s1 = quantize_multiplier(scale(source) / scale(output))
     m2, s2 = quantize_multiplier(scale(source) * scale(alpha) / scale(output))
-    fields = [*_walk_fields(b, op, walk, output), -zero_point(source), -zero_point(alpha), zero_point(output),
+    fields = [*walk_fields(b, op, walk, output), -zero_point(source), -zero_point(alpha), zero_point(output),
               m1, s1, m2, s2]  # fmt: skip
     return b.layer(op, "edgeq_prelu_params", fields, "edgeq_prelu_s8", _binary_operands(b, op), GROUP)
 

@@ -107,7 +107,7 @@ def _operands(b: Builder, op: Operator) -> tuple[Tensor, Tensor, Tensor]:
     return tensors
 
 
-def _walk_fields(b: Builder, op: Operator, walk: Walk, output: Tensor) -> list[object]:
+def walk_fields(b: Builder, op: Operator, walk: Walk, output: Tensor) -> list[object]:
     prefix = b.prefix(op)
     return [
         output.elements,
@@ -150,7 +150,7 @@ def add(b: Builder, op: Operator) -> Layer:
         return int(np.abs(multiply_by_quantized_multiplier(shifted, multiplier, shift)).max())
 
     fast = int(so <= -1 and largest(first, m1, s1) + largest(second, m2, s2) < 2**30)
-    fields = [*_walk_fields(b, op, walk, output), *tables, zero_point(output), mo, so, low, high, fast]
+    fields = [*walk_fields(b, op, walk, output), *tables, zero_point(output), mo, so, low, high, fast]
     operands = [b.operand(op.inputs[0]), b.operand(op.inputs[1]), b.operand(op.outputs[0])]
     return b.layer(op, "edgeq_add_params", fields, "edgeq_add_s8", operands, "binary")
 
@@ -163,7 +163,7 @@ def mul(b: Builder, op: Operator) -> Layer:
     if shift > 30:
         raise _problem(op, f"output rescale shift {shift} too large")
     low, high = _activation_range(op, output)
-    fields = [*_walk_fields(b, op, walk, output), -zero_point(first), -zero_point(second), zero_point(output),
+    fields = [*walk_fields(b, op, walk, output), -zero_point(first), -zero_point(second), zero_point(output),
               multiplier, shift, low, high]  # fmt: skip
     operands = [b.operand(op.inputs[0]), b.operand(op.inputs[1]), b.operand(op.outputs[0])]
     return b.layer(op, "edgeq_mul_params", fields, "edgeq_mul_s8", operands, "binary")

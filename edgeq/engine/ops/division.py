@@ -35,7 +35,7 @@ import numpy as np
 from edgeq.engine.fixedpoint import quantize_multiplier
 from edgeq.engine.lowering import Builder, Layer, lowering, require_dtype, scale, zero_point
 from edgeq.engine.ops.activations import _multiply_by_pot, _newton_reciprocal
-from edgeq.engine.ops.binary import _activation_range, _operands, _walk_fields, broadcast_walk
+from edgeq.engine.ops.binary import _activation_range, _operands, broadcast_walk, walk_fields
 from edgeq.errors import UnsupportedError
 from edgeq.tflite.graph import Operator, Tensor
 
@@ -146,7 +146,7 @@ def divide(b: Builder, op: Operator) -> Layer:
     inverse, bits = reciprocals(np.abs(VALUES - zero_point(second)))
     prefix = b.prefix(op)
     tables = [b.array(f"{prefix}_reciprocals", "int32_t", inverse), b.array(f"{prefix}_bits", "int8_t", bits)]
-    fields = [*_walk_fields(b, op, walk, output), *tables, -zero_point(first), -zero_point(second),
+    fields = [*walk_fields(b, op, walk, output), *tables, -zero_point(first), -zero_point(second),
               zero_point(output), multiplier, shift, low, high]  # fmt: skip
     operands = [b.operand(op.inputs[0]), b.operand(op.inputs[1]), b.operand(op.outputs[0])]
     return b.layer(op, "edgeq_div_params", fields, "edgeq_div_s8", operands, GROUP)

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from edgeq.cnames import c_float
 from edgeq.engine.lowering import Builder, Layer, lowering
-from edgeq.engine.ops.binary import broadcast_walk
+from edgeq.engine.ops.binary import broadcast_walk, walk_fields
 from edgeq.engine.ops.float32_layers import FLT_MAX, GROUP, KIND, activation_range, problem, require_float
 from edgeq.tflite.graph import Operator
 
@@ -66,13 +66,8 @@ def _binary(b: Builder, op: Operator) -> Layer:
         raise problem(op, "the model reader gives no DivOptions (its fused activation)")
     walk = broadcast_walk(op, first, second, output)
     low, high = activation_range(op) if clamped else (f"-{FLT_MAX}", FLT_MAX)
-    prefix = b.prefix(op)
     fields = [
-        output.elements,
-        len(walk.shape),
-        b.array(f"{prefix}_shape", "int32_t", list(walk.shape)),
-        b.array(f"{prefix}_steps1", "int32_t", list(walk.steps1)),
-        b.array(f"{prefix}_steps2", "int32_t", list(walk.steps2)),
+        *walk_fields(b, op, walk, output),
         low,
         high,
     ]

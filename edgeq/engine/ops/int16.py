@@ -20,7 +20,7 @@ import numpy as np
 
 from edgeq.engine.fixedpoint import quantize_multiplier, round_half_away
 from edgeq.engine.lowering import Builder, Layer, lowering, require_dtype, scale, zero_point
-from edgeq.engine.ops.binary import broadcast_walk
+from edgeq.engine.ops.binary import broadcast_walk, walk_fields
 from edgeq.errors import UnsupportedError
 from edgeq.tflite.graph import Operator, Tensor
 
@@ -121,13 +121,8 @@ def binary(b: Builder, op: Operator) -> Layer:
         low, high = INT16_MIN, INT16_MAX
     else:
         low, high = activation_range16(op, output)
-    prefix = b.prefix(op)
     fields = [
-        output.elements,
-        len(walk.shape),
-        b.array(f"{prefix}_shape", "int32_t", list(walk.shape)),
-        b.array(f"{prefix}_steps1", "int32_t", list(walk.steps1)),
-        b.array(f"{prefix}_steps2", "int32_t", list(walk.steps2)),
+        *walk_fields(b, op, walk, output),
         BINARY_OPS[op.opcode],
         *_binary_constants(op, first, second, output),
         low,
