@@ -26,7 +26,15 @@ from edgeq.errors import UnsupportedError
 from edgeq.tflite.graph import Operator, Subgraph, Tensor
 from edgeq.tflite.tflm_ops import TFLM_RESOLVER_METHODS
 
-C_TYPES = {"int8": "int8_t", "int16": "int16_t", "int32": "int32_t", "float32": "float", "uint8": "uint8_t"}
+# bool: one byte per element, 0 or 1, as TFLite stores it (comparisons write it, SELECT_V2 reads it)
+C_TYPES = {
+    "int8": "int8_t",
+    "int16": "int16_t",
+    "int32": "int32_t",
+    "float32": "float",
+    "uint8": "uint8_t",
+    "bool": "uint8_t",
+}
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,7 @@ from edgeq.engine.ops import (  # noqa: F401
     arith,
     arith_layers,
     binary,
+    compare,
     core,
     data,
     division,
