@@ -183,6 +183,12 @@ TFLM_REFUSES: dict[tuple[str, str], str] = {
        for op in _FLOAT_ONLY for kind in ("int8", "int16")},
     ("RSQRT", "int16"): "TFLM's RSQRT takes float32 and int8 tensors only",
     ("DIV", "int16"): "TFLM's DIV takes float32, int32 and int8 tensors only",
+    # comparisons.cc: GREATER takes int16, but its Prepare sets the rescaling for int8 only
+    ("GREATER", "int16"): "TFLM's int16 GREATER rescales with parameters its Prepare leaves unset",
+    **{(op, "int16"): f"TFLM's {op} takes float32, int32, int64 and int8 tensors only"
+       for op in ("GREATER_EQUAL", "LESS", "LESS_EQUAL")},
+    **{(op, "int16"): f"TFLM's {op} takes bool, float32, int32, int64 and int8 tensors only"
+       for op in ("EQUAL", "NOT_EQUAL")},
     **{(op, "int16"): f"TFLM's {op} fails on int16 tensors (its Eval takes float32 and int8)"
        for op in ("SPACE_TO_BATCH_ND", "BATCH_TO_SPACE_ND", "REDUCE_MAX", "RESIZE_BILINEAR")},
 }  # fmt: skip

@@ -41,31 +41,44 @@ def _activation_range(op: Operator, output: Tensor) -> tuple[int, int]:
 
 @dataclass(frozen=True)
 class Walk:
-    """The output's row-major loops after merging: extents (outermost first) and each input's
+    """The output's row-major loops after merging: extents (outermost first) and, per input, its
     element step per loop (0 where it is broadcast)."""
 
     shape: tuple[int, ...]
-    steps1: tuple[int, ...]
-    steps2: tuple[int, ...]
+    steps: tuple[tuple[int, ...], ...]
+
+    @property
+    def steps1(self) -> tuple[int, ...]:
+        return self.steps[0]
+
+    @property
+    def steps2(self) -> tuple[int, ...]:
+        return self.steps[1]
 
 
 def broadcast_walk(op: Operator, first: Tensor, second: Tensor, output: Tensor) -> Walk:
-    """Numpy broadcasting of ``first`` and ``second`` to ``output``'s shape, as loops; adjacent
-    output dimensions are merged where both inputs step through them contiguously (or not at all)."""
-    rank = max(len(first.shape), len(second.shape), len(output.shape))
+    """Numpy broadcasting of ``first`` and ``second`` to ``output``'s shape, as loops."""
+    return broadcast_walk_of(op, [first, second], output)
+
+
+def broadcast_walk_of(op: Operator, inputs: list[Tensor], output: Tensor) -> Walk:
+    """Numpy broadcasting of ``inputs`` to ``output``'s shape, as loops; adjacent output dimensions
+    are merged where every input steps through them contiguously (or not at all)."""
+    rank = max(len(output.shape), *(len(t.shape) for t in inputs))
     if rank > MAX_RANK:
         raise _problem(op, f"{rank} dimensions: TFLM broadcasts at most {MAX_RANK}")
 
     def extend(shape: tuple[int, ...]) -> tuple[int, ...]:
         return (1,) * (rank - len(shape)) + tuple(int(d) for d in shape)
 
-    out_shape, shapes = extend(output.shape), (extend(first.shape), extend(second.shape))
-    if 0 in (*out_shape, *shapes[0], *shapes[1]):
-        raise _problem(op, f"empty tensor among {first.shape}, {second.shape}, {output.shape}")
-    expected = tuple(max(a, b) for a, b in zip(*shapes, strict=True))
+    out_shape, shapes = extend(output.shape), [extend(t.shape) for t in inputs]
+    listed = " and ".join(str(t.shape) for t in inputs)
+    if any(0 in s for s in (out_shape, *shapes)):
+        raise _problem(op, f"empty tensor among {listed} and {output.shape}")
+    expected = tuple(max(dims) for dims in zip(*shapes, strict=True))
     fits = all(d in (1, o) for s in shapes for d, o in zip(s, out_shape, strict=True))
     if out_shape != expected or not fits:
-        raise _problem(op, f"shapes {first.shape} and {second.shape} do not broadcast to {output.shape}")
+        raise _problem(op, f"shapes {listed} do not broadcast to {output.shape}")
 
     def steps(shape: tuple[int, ...]) -> list[int]:
         result, stride = [0] * rank, 1
@@ -74,25 +87,22 @@ def broadcast_walk(op: Operator, first: Tensor, second: Tensor, output: Tensor) 
             stride *= shape[d]
         return result
 
-    all_steps = (steps(shapes[0]), steps(shapes[1]))
-    loops: list[list[int]] = []  # [extent, step1, step2], outermost first, built innermost first
+    per_input = [steps(s) for s in shapes]
+    loops: list[list[int]] = []  # [extent, step of each input], outermost first, built innermost first
     for d in range(rank - 1, -1, -1):
         extent = out_shape[d]
         if extent == 1:
             continue
-        s1, s2 = all_steps[0][d], all_steps[1][d]
-        if loops:
-            inner = loops[0]
-            if all(s == inner[0] * i for s, i in ((s1, inner[1]), (s2, inner[2]))):
-                inner[0] *= extent  # this dimension continues the inner loop for both inputs
-                continue
-        loops.insert(0, [extent, s1, s2])
+        here = [s[d] for s in per_input]
+        if loops and all(s == loops[0][0] * inner for s, inner in zip(here, loops[0][1:], strict=True)):
+            loops[0][0] *= extent  # this dimension continues the inner loop for every input
+            continue
+        loops.insert(0, [extent, *here])
     if not loops:
-        loops = [[1, 0, 0]]
+        loops = [[1] + [0] * len(inputs)]
     return Walk(
         shape=tuple(lp[0] for lp in loops),
-        steps1=tuple(lp[1] for lp in loops),
-        steps2=tuple(lp[2] for lp in loops),
+        steps=tuple(tuple(lp[1 + k] for lp in loops) for k in range(len(inputs))),
     )
 
 
@@ -107,14 +117,17 @@ def _operands(b: Builder, op: Operator) -> tuple[Tensor, Tensor, Tensor]:
     return tensors
 
 
-def walk_fields(b: Builder, op: Operator, walk: Walk, output: Tensor) -> list[object]:
+def walk_fields(
+    b: Builder, op: Operator, walk: Walk, output: Tensor, names: tuple[str, ...] = ("steps1", "steps2")
+) -> list[object]:
+    """The params fields of a broadcasting kernel: output elements, loop count, the loops'
+    extents and each input's steps (arrays ``<prefix>_shape`` and ``<prefix>_<name>``)."""
     prefix = b.prefix(op)
     return [
         output.elements,
         len(walk.shape),
         b.array(f"{prefix}_shape", "int32_t", list(walk.shape)),
-        b.array(f"{prefix}_steps1", "int32_t", list(walk.steps1)),
-        b.array(f"{prefix}_steps2", "int32_t", list(walk.steps2)),
+        *(b.array(f"{prefix}_{name}", "int32_t", list(s)) for name, s in zip(names, walk.steps, strict=True)),
     ]
 
 

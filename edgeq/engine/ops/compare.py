@@ -33,15 +33,13 @@ as TFLM's Eval does. The converter's int16x8 mode does not quantize comparisons 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from edgeq.engine.fixedpoint import quantize_multiplier
-from edgeq.engine.lowering import TFLM_REFUSES, Builder, Layer, lowering, scale, zero_point
+from edgeq.engine.lowering import Builder, Layer, lowering, scale, zero_point
+from edgeq.engine.ops.binary import broadcast_walk_of, walk_fields
 from edgeq.errors import UnsupportedError
 from edgeq.tflite.graph import Operator, Tensor
 
 GROUP = "compare"
-MAX_RANK = 8  # kMaxRank of BroadcastBinaryOpSimple / BroadcastSelectSimple (EDGEQ_COMPARE_MAX_RANK)
 KINDS = ("int8", "float32")
 
 # Which of the four outcomes a comparison is true for: bit 0 a < b, bit 1 a == b, bit 2 a > b,
@@ -57,92 +55,9 @@ OUTCOMES = {
 COMPARE_KERNELS = {"int8": "edgeq_compare_s8", "float32": "edgeq_compare_f32"}
 SELECT_KERNELS = {"int8": "edgeq_select_s8", "float32": "edgeq_select_f32"}
 
-# What TFLM's own kernels make of int16 comparisons (read from comparisons.cc): see the docstring.
-TFLM_REFUSES.update(
-    {
-        ("GREATER", "int16"): (
-            "TFLM's int16 GREATER rescales with parameters its Prepare sets for int8 only (uninitialised)"
-        ),
-        **{
-            (opcode, "int16"): f"TFLM's {opcode} takes float32, int32, int64 and int8 tensors only"
-            for opcode in ("GREATER_EQUAL", "LESS", "LESS_EQUAL")
-        },
-        **{
-            (opcode, "int16"): f"TFLM's {opcode} takes bool, float32, int32, int64 and int8 tensors only"
-            for opcode in ("EQUAL", "NOT_EQUAL")
-        },
-    }
-)
-
 
 def _problem(op: Operator, reason: str) -> UnsupportedError:
     return UnsupportedError(f"op {op.index} ({op.opcode}): {reason}")
-
-
-@dataclass(frozen=True)
-class Walk:
-    """The output's row-major loops after merging: extents (outermost first) and, per input, its
-    element step per loop (0 where it is broadcast)."""
-
-    shape: tuple[int, ...]
-    steps: tuple[tuple[int, ...], ...]
-
-
-def broadcast_walk(op: Operator, inputs: list[Tensor], output: Tensor) -> Walk:
-    """Numpy broadcasting of ``inputs`` to ``output``'s shape, as loops; adjacent output dimensions
-    are merged where every input steps through them contiguously (or not at all)."""
-    rank = max(len(output.shape), *(len(t.shape) for t in inputs))
-    if rank > MAX_RANK:
-        raise _problem(op, f"{rank} dimensions: TFLM broadcasts at most {MAX_RANK}")
-
-    def extend(shape: tuple[int, ...]) -> tuple[int, ...]:
-        return (1,) * (rank - len(shape)) + tuple(int(d) for d in shape)
-
-    out_shape, shapes = extend(output.shape), [extend(t.shape) for t in inputs]
-    listed = ", ".join(str(t.shape) for t in inputs)
-    if any(0 in s for s in (out_shape, *shapes)):
-        raise _problem(op, f"empty tensor among {listed} and {output.shape}")
-    expected = tuple(max(dims) for dims in zip(*shapes, strict=True))
-    fits = all(d in (1, o) for s in shapes for d, o in zip(s, out_shape, strict=True))
-    if out_shape != expected or not fits:
-        raise _problem(op, f"shapes {listed} do not broadcast to {output.shape}")
-
-    def steps(shape: tuple[int, ...]) -> list[int]:
-        result, stride = [0] * rank, 1
-        for d in range(rank - 1, -1, -1):
-            result[d] = stride if shape[d] == out_shape[d] and out_shape[d] != 1 else 0
-            stride *= shape[d]
-        return result
-
-    per_input = [steps(s) for s in shapes]
-    loops: list[list[int]] = []  # [extent, step of each input], outermost first, built innermost first
-    for d in range(rank - 1, -1, -1):
-        extent = out_shape[d]
-        if extent == 1:
-            continue
-        here = [s[d] for s in per_input]
-        if loops and all(s == loops[0][0] * inner for s, inner in zip(here, loops[0][1:], strict=True)):
-            loops[0][0] *= extent  # this dimension continues the inner loop for every input
-            continue
-        loops.insert(0, [extent, *here])
-    if not loops:
-        loops = [[1] + [0] * len(inputs)]
-    return Walk(
-        shape=tuple(lp[0] for lp in loops),
-        steps=tuple(tuple(lp[1 + k] for lp in loops) for k in range(len(inputs))),
-    )
-
-
-def _walk_fields(
-    b: Builder, op: Operator, walk: Walk, output: Tensor, names: tuple[str, ...]
-) -> list[object]:
-    prefix = b.prefix(op)
-    return [
-        output.elements,
-        len(walk.shape),
-        b.array(f"{prefix}_shape", "int32_t", list(walk.shape)),
-        *(b.array(f"{prefix}_{name}", "int32_t", list(s)) for name, s in zip(names, walk.steps, strict=True)),
-    ]
 
 
 def _rescale(op: Operator, tensor: Tensor) -> tuple[int, int]:
@@ -175,8 +90,8 @@ def comparison(b: Builder, op: Operator) -> Layer:
         )
     if output.dtype != "bool":
         raise _problem(op, f"a {output.dtype} output: TFLM's comparisons write bool")
-    walk = broadcast_walk(op, [first, second], output)
-    fields = [*_walk_fields(b, op, walk, output, ("steps1", "steps2")), OUTCOMES[op.opcode]]
+    walk = broadcast_walk_of(op, [first, second], output)
+    fields = [*walk_fields(b, op, walk, output), OUTCOMES[op.opcode]]
     if kind == "int8":
         for tensor in (first, second):
             if tensor.quantization is None or tensor.quantization.per_channel:
@@ -204,7 +119,7 @@ def select_v2(b: Builder, op: Operator) -> Layer:
         )
     if x.dtype not in KINDS:
         raise _problem(op, f"{x.dtype} values: the engine selects int8 or float32 (TFLM also int16)")
-    walk = broadcast_walk(op, [condition, x, y], output)
-    fields = _walk_fields(b, op, walk, output, ("steps_condition", "steps_x", "steps_y"))
+    walk = broadcast_walk_of(op, [condition, x, y], output)
+    fields = walk_fields(b, op, walk, output, ("steps_condition", "steps_x", "steps_y"))
     operands = [b.operand(i) for i in op.inputs] + [b.operand(op.outputs[0], const=False)]
     return b.layer(op, "edgeq_select_params", fields, SELECT_KERNELS[x.dtype], operands, GROUP)
