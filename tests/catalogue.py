@@ -16,9 +16,13 @@ from dataclasses import dataclass
 from typing import Any
 
 # every activation Keras 3 offers by name (keras.activations), each after a Dense
+# every activation keras.activations names that Activation(name) builds (swish and hard_swish
+# are silu and hard_silu; threshold needs its arguments)
 ACTIVATIONS = (
     "relu", "relu6", "sigmoid", "tanh", "softmax", "softplus", "softsign", "selu", "elu", "exponential",
     "leaky_relu", "silu", "gelu", "hard_sigmoid", "hard_silu", "linear", "mish", "log_softmax",
+    "celu", "glu", "hard_shrink", "hard_tanh", "log_sigmoid", "soft_shrink", "sparse_plus",
+    "sparse_sigmoid", "sparsemax", "squareplus", "tanh_shrink",
 )  # fmt: skip
 
 
