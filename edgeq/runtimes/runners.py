@@ -9,12 +9,14 @@ invokes with exactly that many bytes and fails with 16 fewer.
 from __future__ import annotations
 
 import json
+import os
 import re
 import signal
 import subprocess
 import sys
 import tempfile
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -258,7 +260,7 @@ def smallest_arenas(
             for i, sizes in pending.items()
             for size in sizes
         ]
-        results = iter(run_probe(models[0], steps, models=names))
+        results = iter(_run_probe_split(models[0], steps, names))
         following: dict[int, list[int]] = {}
         for i, sizes in pending.items():
             answers = [(size, next(results).ok) for size in sizes]
@@ -272,13 +274,26 @@ def smallest_arenas(
                 following[i] = sorted(size for size in spaced | {high} if size > lows[i])
         pending = following
     checks = [i for i, high in enumerate(highs) if high > 16]
-    below = run_probe(
-        models[0],
-        [{"run": "tflm", "arena": highs[i] - 16, "model": f"arena{i}.tflite"} for i in checks],
-        models=names,
-    ) if checks else []  # fmt: skip
+    smaller = [{"run": "tflm", "arena": highs[i] - 16, "model": f"arena{i}.tflite"} for i in checks]
+    below = _run_probe_split(models[0], smaller, names)
     fits = {i: result.ok for i, result in zip(checks, below, strict=True)}
     return [(high, fits.get(i, False)) for i, high in enumerate(highs)]
+
+
+def _run_probe_split(model: bytes, steps: list[dict[str, Any]], models: dict[str, bytes]) -> list[StepResult]:
+    """``run_probe`` with many steps shared among up to two child processes at once (each runs a
+    contiguous part; results in step order)."""
+    jobs = min(2, os.cpu_count() or 1) if len(steps) >= SPLIT_STEPS else 1
+    if jobs == 1 or not steps:
+        return run_probe(model, steps, models=models) if steps else []
+    size = -(-len(steps) // jobs)
+    parts = [steps[k : k + size] for k in range(0, len(steps), size)]
+    with ThreadPoolExecutor(len(parts)) as pool:
+        answers = list(pool.map(lambda part: run_probe(model, part, models=models), parts))
+    return [result for answer in answers for result in answer]
+
+
+SPLIT_STEPS = 64  # fewer steps than this run in one child process: a second one would cost more
 
 
 def check_litert(model: bytes, shapes: bool = False) -> StepResult:

@@ -16,6 +16,9 @@ The test prints a table, and the count of distinct builtin ops TFLM ran that the
 
 from __future__ import annotations
 
+import multiprocessing
+import sys
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -107,6 +110,32 @@ def _convert(entry: Entry, mode: str, seed: int) -> bytes:
     return convert_mode(model, mode, io, -1.0, high, seed)
 
 
+def _convert_share(
+    search_path: list[str], tasks: list[tuple[str, str, int]]
+) -> dict[tuple[str, str], bytes | str]:
+    """In a worker process: each (catalogue entry name, mode, seed) converted, or the first line of
+    the converter's refusal."""
+    sys.path[:0] = search_path
+    entries = {entry.name: entry for entry in CATALOGUE}
+    files: dict[tuple[str, str], bytes | str] = {}
+    for name, mode, seed in tasks:
+        try:
+            files[name, mode] = _convert(entries[name], mode, seed)
+        except Exception as exc:  # the converter raises several types: all mean it refused
+            files[name, mode] = str(exc).strip().splitlines()[0][:160]
+    return files
+
+
+def _convert_all(tasks: list[tuple[str, str, int]], jobs: int = 2) -> dict[tuple[str, str], bytes | str]:
+    """Every task converted in ``jobs`` worker processes (TensorFlow's converter keeps to one core;
+    a fresh TensorFlow in each)."""
+    search_path = [str(Path(__file__).parent), str(Path(__file__).parents[1])]
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(jobs, mp_context=context) as pool:
+        shares = [pool.submit(_convert_share, search_path, tasks[k::jobs]) for k in range(jobs)]
+        return {key: value for share in shares for key, value in share.result().items()}
+
+
 def _measure_arenas(results: list[Result]) -> None:
     """TFLM's arena for each model TFLM runs: the recording allocator's total, proved by a run with
     exactly that arena, else the smallest arena that runs (searched for every such model at once)."""
@@ -135,24 +164,24 @@ def _run_all(
     from edgeq.runtimes.runners import run_probe
     from edgeq.tflite import read_tflite
 
+    tasks = [(entry.name, mode, number) for number, entry in enumerate(entries) for mode in modes]
+    files = _convert_all(tasks)
     results: list[Result] = []
-    for number, entry in enumerate(entries):
-        for mode in modes:
-            result = Result(entry.name, mode)
-            results.append(result)
-            try:
-                result.tflite = _convert(entry, mode, number)
-            except Exception as exc:  # the converter raises several types: all mean it refused
-                result.converter = str(exc).strip().splitlines()[0][:160]
-                continue
-            result.graph = read_tflite(result.tflite)
-            main = result.graph.main
-            result.ops = tuple(op.opcode for op in main.operators)
-            result.kinds = tuple((op.opcode, op_kind(main, op)) for op in main.operators)
-            try:
-                result.source = generate_engine(result.graph, f"{entry.name}_{mode}")
-            except EdgeqError as exc:
-                result.engine = str(exc)
+    for name, mode, _ in tasks:
+        result = Result(name, mode)
+        results.append(result)
+        if isinstance(files[name, mode], str):
+            result.converter = files[name, mode]
+            continue
+        result.tflite = files[name, mode]
+        result.graph = read_tflite(result.tflite)
+        main = result.graph.main
+        result.ops = tuple(op.opcode for op in main.operators)
+        result.kinds = tuple((op.opcode, op_kind(main, op)) for op in main.operators)
+        try:
+            result.source = generate_engine(result.graph, f"{name}_{mode}")
+        except EdgeqError as exc:
+            result.engine = str(exc)
     converted = [r for r in results if r.converter is None]
     rng = np.random.default_rng(0)
     arrays: dict[str, dict[str, np.ndarray]] = {}
