@@ -111,6 +111,66 @@ def convert_mode(model: Any, mode: str, io: str, low: float, high: float, seed: 
         return bytes(converter.convert())
 
 
+def tf_layer(function: Callable[..., Any]) -> Any:
+    """A Keras layer calling a TensorFlow function on its inputs (ops Keras has no layer for)."""
+    keras = keras_module()
+
+    class Function(keras.layers.Layer):
+        def call(self, *inputs):
+            return function(*inputs)
+
+    return Function()
+
+
+def calibrate_int8(model: Any, samples: list[Any]) -> bytes:
+    """The real converter's calibrated (not yet quantized) int8 model, per-tensor dense weights:
+    the first half of what ``--max-drop`` does."""
+    from edgeq.conversion.quiet import import_tensorflow, quiet
+
+    tf = import_tensorflow()
+    converter = tf.lite.TFLiteConverter.from_keras_model(model)
+    converter.optimizations = [tf.lite.Optimize.DEFAULT]
+    converter.representative_dataset = lambda: iter(samples)
+    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+    converter._experimental_disable_per_channel_quantization_for_dense_layers = True
+    converter._experimental_calibrate_only = True
+    with quiet():
+        return bytes(converter.convert())
+
+
+def quantize_keeping_float(
+    calibrated: bytes, io: str, ops: tuple[str, ...] = (), nodes: tuple[str, ...] = ()
+) -> bytes:
+    """``calibrated`` quantized to int8 (``io`` int8 or float32 inputs and outputs) by mlir_quantize
+    with the op types ``ops`` and the ops writing the tensors ``nodes`` kept float32."""
+    from tensorflow.lite.python import convert
+
+    from edgeq.conversion.quiet import import_tensorflow, quiet
+
+    tf = import_tensorflow()
+    kind = tf.int8 if io == "int8" else tf.float32
+    with quiet():
+        return bytes(
+            convert.mlir_quantize(calibrated, fully_quantize=True, input_data_type=kind, output_data_type=kind,
+                                  denylisted_ops=list(ops) or None, denylisted_nodes=list(nodes) or None)
+        )  # fmt: skip
+
+
+def tflm_runs(tflite: bytes, values: np.ndarray) -> bool:
+    """Whether TFLite Micro allocates and invokes ``tflite`` on one input ``values``."""
+    from edgeq.runtimes.runners import run_probe
+
+    step = {
+        "run": "tflm",
+        "arena": 1 << 20,
+        "model": "model.tflite",
+        "inputs": "in.npz",
+        "outputs": "out.npz",
+    }
+    [result] = run_probe(tflite, [step], {"in.npz": {"input_0": values}})
+    return result.ok
+
+
 def random_inputs(tensor: Any, count: int, rng: np.random.Generator, low: float, high: float) -> np.ndarray:
     """``count`` inputs for ``tensor``: the full integer range, or floats in [low, high) widened
     by a quarter on each side (so quantization clamps some); int32 inputs (indices) in [0, high)."""

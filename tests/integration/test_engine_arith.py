@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from engine_cases import Case, calibration_range, check_cases, failures, keras_module
+from engine_cases import Case, calibration_range, check_cases, failures, keras_module, tf_layer
 
 import edgeq.engine.ops.arith_layers  # noqa: F401  (and ops.arith: registers them until ops/__init__ does)
 
@@ -18,16 +18,6 @@ def _require_gcc() -> None:
     from conftest import require_tool
 
     require_tool("gcc")
-
-
-def _tf_layer(keras, function):
-    """A Keras layer calling a TensorFlow function (tf.math ops Keras has no layer for)."""
-
-    class Function(keras.layers.Layer):
-        def call(self, *inputs):
-            return function(*inputs)
-
-    return Function()
 
 
 def _branch(keras, x, shape: tuple[int, ...], activation=None):
@@ -56,7 +46,7 @@ def _apply(keras, opcode: str, a, b):
         return keras.ops.maximum(a, b)
     if opcode == "MINIMUM":
         return keras.ops.minimum(a, b)
-    return _tf_layer(keras, tf.math.squared_difference)(a, b)
+    return tf_layer(tf.math.squared_difference)(a, b)
 
 
 def elementwise_cases(count: int, seed: int) -> list[Case]:
@@ -97,7 +87,7 @@ def elementwise_cases(count: int, seed: int) -> list[Case]:
                 )
             if opcode == "RSQRT":
                 positive = _branch(keras, x, full, activation="relu")
-                return keras.Model(x, _tf_layer(keras, lambda t: tf.math.rsqrt(t + eps))(positive))
+                return keras.Model(x, tf_layer(lambda t: tf.math.rsqrt(t + eps))(positive))
             if kind in ("const", "swap_const"):
                 b = keras.ops.convert_to_tensor(constant)
             else:
@@ -136,8 +126,8 @@ def _manual_layer_norm():
     x = keras.Input((5, 6), batch_size=1)
     h = keras.layers.Dense(6)(x)
     mean = keras.ops.mean(h, axis=-1, keepdims=True)
-    variance = keras.ops.mean(_tf_layer(keras, tf.math.squared_difference)(h, mean), axis=-1, keepdims=True)
-    inverse = _tf_layer(keras, lambda v: tf.math.rsqrt(v + 1e-3))(variance)
+    variance = keras.ops.mean(tf_layer(tf.math.squared_difference)(h, mean), axis=-1, keepdims=True)
+    inverse = tf_layer(lambda v: tf.math.rsqrt(v + 1e-3))(variance)
     gamma = np.linspace(0.5, 1.5, 6).astype(np.float32)
     return keras.Model(x, (h - mean) * inverse * gamma + 0.25)
 
@@ -151,7 +141,7 @@ def _manual_unit_norm():
     x = keras.Input((8,), batch_size=1)
     h = keras.layers.Dense(6)(x)
     total = keras.ops.sum(h * h, axis=-1, keepdims=True)
-    inverse = _tf_layer(keras, lambda s: tf.math.rsqrt(tf.maximum(s, 1e-4)))(total)
+    inverse = tf_layer(lambda s: tf.math.rsqrt(tf.maximum(s, 1e-4)))(total)
     return keras.Model(x, h * inverse)
 
 
@@ -333,9 +323,7 @@ def resize_cases(count: int, seed: int) -> list[Case]:
                 y = keras.layers.UpSampling2D((size[0] % 3 + 1, size[1] % 3 + 1), interpolation="bilinear")(x)
             else:
                 align = kind == "align_corners"
-                y = _tf_layer(
-                    keras, lambda t: tf.compat.v1.image.resize_bilinear(t, size, align_corners=align)
-                )(x)
+                y = tf_layer(lambda t: tf.compat.v1.image.resize_bilinear(t, size, align_corners=align))(x)
             return keras.Model(x, y)
 
         cases.append(Case(f"resize_{kind}_{number}", build, opcodes=("RESIZE_BILINEAR",), low=low, high=high))
@@ -353,11 +341,10 @@ def test_resize_bilinear_equals_tflm_byte_for_byte(tmp_path):
 def test_sub_whose_output_rescale_tflm_aborts_on_is_refused():
     """x - 10 then relu on inputs near 0: the output range is empty, its scale tiny, and SUB's
     output multiplier over 1, which TFLM's prepare aborts on (QuantizeMultiplierSmallerThanOneExp)."""
-    from engine_cases import convert_int8
+    from engine_cases import convert_int8, tflm_runs
 
     from edgeq.engine.generate import generate_engine
     from edgeq.errors import UnsupportedError
-    from edgeq.runtimes.runners import run_probe
     from edgeq.tflite import read_tflite
 
     keras = keras_module()
@@ -370,12 +357,4 @@ def test_sub_whose_output_rescale_tflm_aborts_on_is_refused():
         UnsupportedError, match=r"SUB\): rescale factor .* outside \(0, 1\): TFLM's SUB refuses it"
     ):
         generate_engine(graph, "sub_refused")
-    step = {
-        "run": "tflm",
-        "arena": 1 << 20,
-        "model": "model.tflite",
-        "inputs": "in.npz",
-        "outputs": "out.npz",
-    }
-    [result] = run_probe(tflite, [step], {"in.npz": {"input_0": np.zeros((1, 4), dtype=np.int8)}})
-    assert not result.ok
+    assert not tflm_runs(tflite, np.zeros((1, 4), dtype=np.int8))

@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 from board_batch import Converted, differences, run_on_board, tflm_outputs
 from conftest import require_tool
-from engine_cases import Case, convert_mode, keras_module, random_inputs
+from engine_cases import Case, convert_mode, keras_module, random_inputs, tf_layer
 
 from edgeq.bench.boards import BOARDS
 from edgeq.engine.generate import EngineSource, generate_engine
@@ -49,24 +49,13 @@ def _model(batch: int, shape: tuple[int, ...], body):
     return build
 
 
-def _tf_layer(function):
-    """A Keras layer that applies a TensorFlow function (ops Keras has no layer for)."""
-    keras = keras_module()
-
-    class TfOp(keras.layers.Layer):
-        def call(self, x):
-            return function(x)
-
-    return TfOp()
-
-
 def _space_batch_depth(x):
     """SPACE_TO_BATCH_ND, RELU, BATCH_TO_SPACE_ND with crops, SPACE_TO_DEPTH, DEPTH_TO_SPACE."""
     import tensorflow as tf
 
-    y = _tf_layer(lambda t: tf.nn.relu(tf.space_to_batch_nd(t, [2, 2], [[0, 0], [0, 0]])))(x)
-    y = _tf_layer(lambda t: tf.batch_to_space(t, [2, 2], [[0, 0], [0, 2]]))(y)
-    return _tf_layer(lambda t: tf.nn.depth_to_space(tf.nn.space_to_depth(t, 2), 2))(y)
+    y = tf_layer(lambda t: tf.nn.relu(tf.space_to_batch_nd(t, [2, 2], [[0, 0], [0, 0]])))(x)
+    y = tf_layer(lambda t: tf.batch_to_space(t, [2, 2], [[0, 0], [0, 2]]))(y)
+    return tf_layer(lambda t: tf.nn.depth_to_space(tf.nn.space_to_depth(t, 2), 2))(y)
 
 
 def _cases(mode: str) -> list[Case]:

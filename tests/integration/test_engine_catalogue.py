@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 from catalogue import CATALOGUE, Entry
-from engine_cases import convert_mode, keras_module, random_inputs
+from engine_cases import calibrate_int8, convert_mode, keras_module, quantize_keeping_float, random_inputs
 
 from edgeq.errors import EdgeqError
 
@@ -66,12 +66,8 @@ class Result:
 def _mixed(keras_model: Any, seed: int, vocabulary: int) -> bytes:
     """int8 with int8 I/O and the first op kept float32, as ``--max-drop`` builds it (the
     calibrated model quantized by mlir_quantize with that op's output tensor denylisted)."""
-    from tensorflow.lite.python import convert
-
-    from edgeq.conversion.quiet import import_tensorflow, quiet
     from edgeq.tflite import read_tflite
 
-    tf = import_tensorflow()
     rng = np.random.default_rng(seed)
     names = [t.name for t in keras_model.inputs]
 
@@ -82,23 +78,11 @@ def _mixed(keras_model: Any, seed: int, vocabulary: int) -> bytes:
         return rng.uniform(-1, 1, size=shape).astype(np.float32)
 
     samples = [{n: sample(t) for n, t in zip(names, keras_model.inputs, strict=True)} for _ in range(32)]
-    converter = tf.lite.TFLiteConverter.from_keras_model(keras_model)
-    converter.optimizations = [tf.lite.Optimize.DEFAULT]
-    converter.representative_dataset = lambda: iter(samples)
-    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
-    converter._experimental_disable_per_channel_quantization_for_dense_layers = True
-    converter._experimental_calibrate_only = True
-    with quiet():
-        calibrated = converter.convert()
-    graph = read_tflite(bytes(calibrated))
-    first = graph.main.tensors[graph.main.operators[0].outputs[0]].name
-    with quiet():
-        return bytes(
-            convert.mlir_quantize(
-                calibrated, fully_quantize=True, input_data_type=tf.int8,
-                output_data_type=tf.int8, denylisted_nodes=[first],
-            )
-        )  # fmt: skip
+    calibrated = calibrate_int8(keras_model, samples)
+    main = read_tflite(calibrated).main
+    return quantize_keeping_float(
+        calibrated, "int8", nodes=(main.tensors[main.operators[0].outputs[0]].name,)
+    )
 
 
 def _convert(entry: Entry, mode: str, seed: int) -> bytes:

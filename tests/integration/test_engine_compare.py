@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from engine_cases import Case, check_cases, failures, keras_module
+from engine_cases import Case, calibrate_int8, check_cases, failures, keras_module, quantize_keeping_float
 
 # int8 models converted with some ops left float32 (mlir_quantize's denylists), by model name:
 # (opcodes whose every op stays float, opcodes whose output tensors stay float)
@@ -124,32 +124,17 @@ def cases() -> list[Case]:
 def _island_converter(model, io: str, low: float, high: float, seed: int) -> bytes:
     """int8 with ``io`` I/O, the ops and output tensors FLOAT_ISLANDS names kept float32 (the calibrated
     model quantized by mlir_quantize with them denylisted, as ``--max-drop`` does)."""
-    from tensorflow.lite.python import convert
-
-    from edgeq.conversion.quiet import import_tensorflow, quiet
     from edgeq.tflite import read_tflite
 
-    tf = import_tensorflow()
     rng = np.random.default_rng(seed)
     shape = (1, *tuple(model.inputs[0].shape)[1:])
-    samples = [[rng.uniform(low, high, size=shape).astype(np.float32)] for _ in range(32)]
-    converter = tf.lite.TFLiteConverter.from_keras_model(model)
-    converter.optimizations = [tf.lite.Optimize.DEFAULT]
-    converter.representative_dataset = lambda: iter(samples)
-    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
-    converter._experimental_disable_per_channel_quantization_for_dense_layers = True
-    converter._experimental_calibrate_only = True
-    with quiet():
-        calibrated = bytes(converter.convert())
+    calibrated = calibrate_int8(
+        model, [[rng.uniform(low, high, size=shape).astype(np.float32)] for _ in range(32)]
+    )
     ops, outputs = FLOAT_ISLANDS[model.name]
     main = read_tflite(calibrated).main
-    nodes = [main.tensors[op.outputs[0]].name for op in main.operators if op.opcode in outputs]
-    kind = tf.int8 if io == "int8" else tf.float32
-    with quiet():
-        return bytes(
-            convert.mlir_quantize(calibrated, fully_quantize=True, input_data_type=kind, output_data_type=kind,
-                                  denylisted_ops=list(ops) or None, denylisted_nodes=nodes or None)
-        )  # fmt: skip
+    nodes = tuple(main.tensors[op.outputs[0]].name for op in main.operators if op.opcode in outputs)
+    return quantize_keeping_float(calibrated, io, tuple(ops), nodes)
 
 
 @pytest.fixture

@@ -195,11 +195,10 @@ def test_abs_and_div_equal_tflm_byte_for_byte(tmp_path, abs_ratios):
 
 def test_int16_abs_with_a_zero_point_is_refused_as_tflm_refuses_it():
     """TFLM's Prepare requires int16 ABS zero points of 0; the engine refuses the same model."""
-    from engine_cases import convert_mode
+    from engine_cases import convert_mode, tflm_runs
 
     from edgeq.engine.generate import generate_engine
     from edgeq.errors import UnsupportedError
-    from edgeq.runtimes.runners import run_probe
     from edgeq.tflite import read_tflite
 
     keras = keras_module()
@@ -210,12 +209,4 @@ def test_int16_abs_with_a_zero_point_is_refused_as_tflm_refuses_it():
     assert "ABS" in [op.opcode for op in graph.main.operators]
     with pytest.raises(UnsupportedError, match=r"ABS\): TFLM's int16 ABS requires zero points of 0"):
         generate_engine(graph, "abs_refused")
-    step = {
-        "run": "tflm",
-        "arena": 1 << 20,
-        "model": "model.tflite",
-        "inputs": "in.npz",
-        "outputs": "out.npz",
-    }
-    [result] = run_probe(tflite, [step], {"in.npz": {"input_0": np.zeros((1, 4), dtype=np.int16)}})
-    assert not result.ok
+    assert not tflm_runs(tflite, np.zeros((1, 4), dtype=np.int16))

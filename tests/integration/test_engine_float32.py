@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from engine_cases import Case, check_cases, failures, keras_module
+from engine_cases import Case, check_cases, failures, keras_module, tf_layer
 
 
 def _require_gcc() -> None:
@@ -179,16 +179,6 @@ def test_float32_layers_equal_tflm_bit_for_bit(tmp_path):
     assert failures(outcomes) == []
 
 
-def _tf_layer(keras, function):
-    """A Keras layer calling a TensorFlow function (ops Keras has no layer for)."""
-
-    class Function(keras.layers.Layer):
-        def call(self, *inputs):
-            return function(*inputs)
-
-    return Function()
-
-
 def _dense_branch(k, x, shape: tuple[int, ...], activation=None):
     """A tensor of ``shape`` computed from the model input ``x`` by a dense layer."""
     units = 1
@@ -205,7 +195,7 @@ def _activation(name: str, opcodes: tuple[str, ...], low=-6.0, high=6.0) -> Case
 def _squared_difference(k, a, b):
     import tensorflow as tf
 
-    return _tf_layer(k, tf.math.squared_difference)(a, b)
+    return tf_layer(tf.math.squared_difference)(a, b)
 
 
 def _resize_v1(k, x, size, align_corners: bool, half_pixel_centers: bool):
@@ -216,7 +206,7 @@ def _resize_v1(k, x, size, align_corners: bool, half_pixel_centers: bool):
             t, size, align_corners=align_corners, half_pixel_centers=half_pixel_centers
         )
 
-    return _tf_layer(k, resize)(x)
+    return tf_layer(resize)(x)
 
 
 def elementwise_cases() -> list[Case]:

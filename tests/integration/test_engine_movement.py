@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from engine_cases import Case, calibration_range, check_cases, failures, keras_module
+from engine_cases import Case, calibration_range, check_cases, failures, keras_module, tf_layer
 
 MODES = ("int8", "int16x8", "float32")
 
@@ -17,17 +17,6 @@ def _tf():
     from edgeq.conversion.quiet import import_tensorflow
 
     return import_tensorflow()
-
-
-def _tf_layer(function):
-    """A Keras layer that applies a TensorFlow function (ops Keras has no layer for)."""
-    keras = keras_module()
-
-    class TfOp(keras.layers.Layer):
-        def call(self, x):
-            return function(x)
-
-    return TfOp()
 
 
 def _shape(rng: np.random.Generator, rank: int, low: int = 1, high: int = 6) -> tuple[int, ...]:
@@ -88,7 +77,7 @@ def walk_cases(count: int, seed: int) -> list[Case]:
             def build(shape=shape, index=tuple(index)):
                 keras = keras_module()
                 x = keras.Input(batch_shape=(1, *shape))
-                return keras.Model(x, _tf_layer(lambda t: t[(slice(None), *index)])(x))
+                return keras.Model(x, tf_layer(lambda t: t[(slice(None), *index)])(x))
 
             opcode = "STRIDED_SLICE"
         cases.append(_case(f"{kind}_{number}", build, mode, low, high, (opcode,)))
@@ -154,7 +143,7 @@ def resize_cases(count: int, seed: int) -> list[Case]:
             x = keras.Input(batch_shape=(1, *shape))
             if align:
                 tf = _tf()
-                y = _tf_layer(
+                y = tf_layer(
                     lambda t: tf.compat.v1.image.resize_nearest_neighbor(t, size, align_corners=True)
                 )(x)
             else:
@@ -184,7 +173,7 @@ def gather_cases(count: int, seed: int) -> list[Case]:
             tf = _tf()
             x = keras.Input(batch_shape=(1, *positions), dtype="int32")
             constant = tf.constant(table)
-            y = _tf_layer(lambda t: tf.gather(constant, t, axis=axis) * 1.0)(x)
+            y = tf_layer(lambda t: tf.gather(constant, t, axis=axis) * 1.0)(x)
             return keras.Model(x, y)
 
         cases.append(_case(f"gather_{number}", build, mode, 0, vocabulary, ("GATHER",)))
@@ -215,9 +204,9 @@ def space_cases(count: int, seed: int) -> list[Case]:
                 keras = keras_module()
                 tf = _tf()
                 x = keras.Input(batch_shape=(1, *shape))
-                y = _tf_layer(lambda t: tf.space_to_batch_nd(t, block, pads))(x)
+                y = tf_layer(lambda t: tf.space_to_batch_nd(t, block, pads))(x)
                 # both as outputs: a convolution between them would fuse into a dilated CONV_2D
-                return keras.Model(x, [y, _tf_layer(lambda t: tf.batch_to_space(t, block, crops))(y)])
+                return keras.Model(x, [y, tf_layer(lambda t: tf.batch_to_space(t, block, crops))(y)])
 
             opcodes = ("SPACE_TO_BATCH_ND", "BATCH_TO_SPACE_ND")
         else:
@@ -234,7 +223,7 @@ def space_cases(count: int, seed: int) -> list[Case]:
                 tf = _tf()
                 x = keras.Input(batch_shape=(1, *shape))
                 function = tf.nn.depth_to_space if to_space else tf.nn.space_to_depth
-                return keras.Model(x, _tf_layer(lambda t: function(t, block))(x))
+                return keras.Model(x, tf_layer(lambda t: function(t, block))(x))
 
             opcodes = (kind.upper(),)
         cases.append(_case(f"{kind}_{number}", build, mode, low, high, opcodes))
@@ -260,7 +249,7 @@ def select_cases(count: int, seed: int) -> list[Case]:
                 x = keras.Input(batch_shape=(1, *shape))
                 function = tf.math.argmax if kind == "argmax" else tf.math.argmin
                 y = keras.layers.Dense(shape[-1])(x) if mode == "int8" else x
-                return keras.Model(x, _tf_layer(lambda t: function(t, axis=axis, output_type=tf.int32))(y))
+                return keras.Model(x, tf_layer(lambda t: function(t, axis=axis, output_type=tf.int32))(y))
 
             opcodes = (kind.upper().replace("ARG", "ARG_"),)
         else:
@@ -348,7 +337,7 @@ def test_what_tflm_refuses_is_refused(build, mode, message):
     x = keras.Input(batch_shape=(1, 4, 4, 2))
     if build == "s2b":
         tf = _tf()
-        y = _tf_layer(lambda t: tf.space_to_batch_nd(t, [2, 2], [[0, 0], [0, 0]]))(x)
+        y = tf_layer(lambda t: tf.space_to_batch_nd(t, [2, 2], [[0, 0], [0, 0]]))(x)
     else:
         y = keras.layers.GlobalMaxPooling2D()(x)
     graph = read_tflite(convert_mode(keras.Model(x, y), mode, "int8", -1.0, 1.0, 0))
